@@ -1,0 +1,127 @@
+"""The ``hpsearch`` command: parses arguments, calls the library, prints, and sets the exit code.
+
+Exit codes: 0 success; 1 the search ran but no trial completed; 2 bad usage, config or data;
+130 interrupted. Library errors become one line on stderr; ``--debug`` shows the traceback.
+Torch is imported only by commands that train, so ``hpsearch --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import SearchConfig, load_config
+from .errors import HpsearchError
+from .formatting import format_params, format_value, pct, signed_pct
+from .sampler import sample_trials
+from .tables import render_table
+
+EXIT_NO_TRIAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+CONFIG_ARG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into a clear message and exit 2 (a traceback only with --debug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except HpsearchError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hpsearch")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """Random hyperparameter search for PyTorch MLPs: a YAML file in, a runs/ folder out."""
+
+
+@main.command()
+@CONFIG_ARG
+@click.option("--trials", type=click.IntRange(min=1), help="Override the config's number of trials.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override the config's epochs per trial.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the config's search seed.")
+@click.option("--device", help="Override the config's device: auto, cpu, cuda or cuda:N.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write here instead of runs/<name>-<timestamp>/ (must be new or empty).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
+@handle_errors
+def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, device: str | None,
+        run_dir: Path | None, quiet: bool) -> None:
+    """Run the search described by CONFIG and write its runs folder."""
+    cfg = load_config(config).with_overrides(trials=trials, epochs=epochs, seed=seed, device=device)
+    from .progress import ProgressObserver
+    from .search import SearchInterrupted, run_search
+
+    observer = ProgressObserver(quiet=quiet)
+    try:
+        result = run_search(cfg, run_dir, observer)
+    except SearchInterrupted as exc:
+        observer.close()
+        click.echo(f"\ninterrupted: {exc}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    observer.close()
+    _print_summary(cfg, result)
+    if result.best is None:
+        sys.exit(EXIT_NO_TRIAL)
+
+
+def _print_summary(cfg: SearchConfig, result: Any) -> None:
+    counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
+    click.echo(f"\n{len(result.trials)} trials in {result.seconds:.1f}s ({counts}); results in {result.run_dir}")
+    if result.best is None:
+        click.echo("no trial completed: see the trials' result.json for why", err=True)
+        return
+    trial, best = result.best
+    click.echo(f"best trial {trial.id:04d} (epoch {best.best_epoch}): val_acc {pct(best.val_acc)}, "
+               f"train_acc {pct(best.train_acc)}, gap {signed_pct(best.gap)}")
+    for name, value in trial.params.items():
+        click.echo(f"  {name:<14} {format_value(name, value)}")
+
+
+@main.command()
+@CONFIG_ARG
+@click.option("-n", "count", type=click.IntRange(min=1), help="How many trials to show [default: the config's trials].")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the config's search seed.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handle_errors
+def sample(config: Path, count: int | None, seed: int | None, fmt: str) -> None:
+    """Print the trials CONFIG would run, without training."""
+    cfg = load_config(config).with_overrides(seed=seed)
+    trials = sample_trials(cfg, count)
+    if fmt == "json":
+        click.echo(json.dumps([{"trial": t.id, "params": t.params} for t in trials], indent=2))
+        return
+    names = list(cfg.space)
+    rows = [[f"{t.id:04d}", *(format_value(n, t.params.get(n)) for n in names)] for t in trials]
+    click.echo(render_table(["trial", *names], rows))
+    if cfg.fixed:
+        click.echo(f"fixed: {format_params(cfg.fixed)}")
+
+
+@main.command()
+@CONFIG_ARG
+@handle_errors
+def validate(config: Path) -> None:
+    """Check CONFIG and print a one-line summary (exit 0 if valid, 2 if not)."""
+    cfg = load_config(config)
+    searched = ", ".join(cfg.space) or "nothing (seed-noise baseline)"
+    click.echo(f"{config}: ok: {cfg.name}, {cfg.trials} trials x {cfg.epochs} epochs on {cfg.data.dataset}, "
+               f"searching {searched}")

@@ -1,0 +1,101 @@
+"""The tensor-resident dataset the trainer consumes, and the registry of loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..config import DataConfig
+from ..errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Train and validation (and optionally test) splits as float32 features and int64 labels.
+
+    Features are flattened (and normalized where the dataset calls for it); the trainer moves them
+    to its device once per search.
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    num_classes: int
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
+    info: dict[str, Any] = field(default_factory=dict)  # recorded in run.json (sizes, label names)
+
+    @property
+    def input_dim(self) -> int:
+        return self.x_train.shape[1]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "dataset": self.name,
+            "train": len(self.y_train),
+            "val": len(self.y_val),
+            "test": None if self.y_test is None else len(self.y_test),
+            "input_dim": self.input_dim,
+            "num_classes": self.num_classes,
+            **self.info,
+        }
+
+
+def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (keep, held_out) with ``fraction`` of every class held out, seeded.
+
+    Each class contributes round(fraction * count) examples (at least one when it has two or more),
+    so a 10-class set keeps its class balance in both parts.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    keep, held = [], []
+    for cls in torch.unique(labels):
+        idx = torch.nonzero(labels == cls).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        n_held = round(fraction * len(idx))
+        if len(idx) >= 2:
+            n_held = min(max(n_held, 1), len(idx) - 1)
+        held.append(idx[:n_held])
+        keep.append(idx[n_held:])
+    keep_idx, held_idx = torch.cat(keep), torch.cat(held)
+    return keep_idx.sort().values, held_idx.sort().values
+
+
+Loader = Callable[[DataConfig], Dataset]
+LOADERS: dict[str, Loader] = {}
+
+
+def register(name: str) -> Callable[[Loader], Loader]:
+    def wrap(fn: Loader) -> Loader:
+        LOADERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def load_data(config: DataConfig) -> Dataset:
+    """Load the dataset named by ``config.dataset``. Raises DataError with a clear message."""
+    from . import synthetic  # noqa: F401  (registers its loader)
+
+    if config.dataset not in LOADERS:
+        raise DataError(f"unknown dataset {config.dataset!r}; known: {', '.join(sorted(LOADERS))}")
+    dataset = LOADERS[config.dataset](config)
+    if config.subset is not None:
+        dataset = take_subset(dataset, config.subset)
+    return dataset
+
+
+def take_subset(dataset: Dataset, size: int, seed: int = 0) -> Dataset:
+    """Keep a stratified sample of ``size`` training examples (validation and test untouched)."""
+    total = len(dataset.y_train)
+    if size >= total:
+        return dataset
+    keep, _ = stratified_split(dataset.y_train, 1 - size / total, seed)
+    dataset.x_train, dataset.y_train = dataset.x_train[keep], dataset.y_train[keep]
+    dataset.info["subset"] = len(keep)
+    return dataset

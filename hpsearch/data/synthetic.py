@@ -1,0 +1,52 @@
+"""``synthetic``: a built-in classification problem where hyperparameters visibly matter.
+
+Five classes labelled by a random two-layer teacher network on 8 latent factors, observed through
+40 features whose scales span 0.1 to 10 (ill-conditioned, so a too-large learning rate diverges and
+batch norm helps), with 10% of the labels flipped at random (so a big model memorizes noise and
+shows a train/validation gap; no model can beat about 92%, and a good MLP reaches about 83% in 10
+epochs). Generated in milliseconds from a fixed seed: the same examples for every search, whatever
+its ``seed``, so runs stay comparable.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import DataConfig
+from .dataset import Dataset, register, stratified_split
+
+FEATURES = 40
+LATENT = 8
+CLASSES = 5
+LABEL_NOISE = 0.1
+DATA_SEED = 20261128
+
+
+def make_synthetic(samples: int, seed: int = DATA_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """``samples`` examples (x: float32 [samples, 40], y: int64 in 0..4), deterministic in seed."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(samples, LATENT, generator=g)
+    w1 = torch.randn(LATENT, 16, generator=g) / LATENT**0.5
+    w2 = torch.randn(16, CLASSES, generator=g)
+    y = (torch.tanh(z @ w1) @ w2).argmax(dim=1)
+    flip = torch.rand(samples, generator=g) < LABEL_NOISE
+    y = torch.where(flip, torch.randint(0, CLASSES, (samples,), generator=g), y)
+    mixing = torch.randn(LATENT, FEATURES, generator=g) / LATENT**0.5
+    scales = torch.logspace(-1, 1, FEATURES)[torch.randperm(FEATURES, generator=g)]
+    x = (z @ mixing + 0.1 * torch.randn(samples, FEATURES, generator=g)) * scales
+    return x.float(), y.long()
+
+
+@register("synthetic")
+def load_synthetic(config: DataConfig) -> Dataset:
+    x, y = make_synthetic(config.samples)
+    train_idx, val_idx = stratified_split(y, config.val_fraction, DATA_SEED)
+    return Dataset(
+        name="synthetic",
+        x_train=x[train_idx],
+        y_train=y[train_idx],
+        x_val=x[val_idx],
+        y_val=y[val_idx],
+        num_classes=CLASSES,
+        info={"description": "built-in: 5 classes, 40 ill-scaled features, 10% label noise"},
+    )

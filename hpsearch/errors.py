@@ -1,0 +1,48 @@
+"""Typed errors raised by the library; the CLI maps each to a message and an exit code.
+
+The library never prints or exits: it raises one of these, and ``cli.py`` turns it into one
+clear line on stderr and the exit code users' scripts rely on (2 for bad input).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HpsearchError(Exception):
+    """Base class of every error hpsearch raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a config file: where (key path, line) and what."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def render(self, source: str | None) -> str:
+        where = source or "<config>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        key = f"{self.path}: " if self.path else ""
+        return f"{where}: {key}{self.message}"
+
+
+class ConfigError(HpsearchError, ValueError):
+    """A config (file or object) is invalid. Holds every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem] | str, source: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", problems)]
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("\n".join(p.render(source) for p in self.problems))
+
+
+class DataError(HpsearchError, ValueError):
+    """The dataset cannot be found, downloaded or used as given."""
+
+
+class RunDirError(HpsearchError):
+    """The run folder cannot be used (it already holds a run, is locked, or is not a run)."""

@@ -1,0 +1,196 @@
+"""The runs folder: where a search writes, and how its files are read back.
+
+Layout (every file written atomically: a temporary file, then a rename, so a run killed at any
+instant leaves either the old or the new file, never half of one):
+
+    <run>/config.yaml                  the config as it ran (overrides applied)
+    <run>/run.json                     seed, versions, device, data, times, status, best trial
+    <run>/trials.csv                   one row per finished trial, rewritten after each trial
+    <run>/trials/<NNNN>/params.json    the sampled parameters and the full hyperparameters
+    <run>/trials/<NNNN>/metrics.jsonl  one JSON line per epoch
+    <run>/trials/<NNNN>/result.json    status, best epoch and its accuracies, gap, seconds
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import RunDirError
+
+RUN_MARKERS = ("run.json", "config.yaml", "trials")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or Infinity: non-finite floats are written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_text_atomic(path, to_json(obj))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def trial_dir_name(trial_id: int) -> str:
+    return f"{trial_id:04d}"
+
+
+def holds_run(path: Path) -> bool:
+    return any((path / marker).exists() for marker in RUN_MARKERS)
+
+
+def new_run_dir(name: str, runs_root: Path) -> Path:
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``, with a numeric suffix if that exists already."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = runs_root / f"{name}-{stamp}"
+    suffix = 2
+    while candidate.exists():
+        candidate = runs_root / f"{name}-{stamp}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+class RunStore:
+    """Writes one run folder. Create it with ``RunStore.create`` (refuses a folder holding a run)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, run_dir: Path | None, name: str, runs_root: Path = Path("runs")) -> RunStore:
+        if run_dir is None:
+            run_dir = new_run_dir(name, runs_root)
+        elif run_dir.exists():
+            if not run_dir.is_dir():
+                raise RunDirError(f"run folder {run_dir} exists and is not a folder")
+            if holds_run(run_dir):
+                raise RunDirError(f"run folder {run_dir} already holds a run; choose another --run-dir or remove it")
+            if any(run_dir.iterdir()):
+                raise RunDirError(f"run folder {run_dir} is not empty; give an empty or new folder")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return cls(run_dir)
+
+    def trial_dir(self, trial_id: int) -> Path:
+        return self.root / "trials" / trial_dir_name(trial_id)
+
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        write_text_atomic(self.root / "config.yaml", yaml.safe_dump(dict(config), sort_keys=False))
+
+    def write_run_info(self, info: Mapping[str, Any]) -> None:
+        write_json_atomic(self.root / "run.json", info)
+
+    def write_params(self, trial_id: int, record: Mapping[str, Any]) -> None:
+        write_json_atomic(self.trial_dir(trial_id) / "params.json", record)
+
+    def write_metrics(self, trial_id: int, epochs: Iterable[Mapping[str, Any]]) -> None:
+        """Rewrite metrics.jsonl whole (it is small), so a kill never leaves a torn last line."""
+        lines = "".join(json.dumps(_clean(dict(e)), allow_nan=False) + "\n" for e in epochs)
+        write_text_atomic(self.trial_dir(trial_id) / "metrics.jsonl", lines)
+
+    def write_result(self, trial_id: int, result: Mapping[str, Any]) -> None:
+        write_json_atomic(self.trial_dir(trial_id) / "result.json", result)
+
+    def write_trials_csv(self, header: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(_clean(dict(row)))
+        write_text_atomic(self.root / "trials.csv", buffer.getvalue())
+
+
+class TrialRecord:
+    """One trial as read back from its folder; missing files read as None (a trial in progress)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.id = int(path.name)
+        self.params_record: dict[str, Any] | None = _read_optional(path / "params.json")
+        self.result: dict[str, Any] | None = _read_optional(path / "result.json")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return (self.params_record or {}).get("params", {})
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        return (self.params_record or {}).get("hyperparameters", {})
+
+    @property
+    def status(self) -> str:
+        return (self.result or {}).get("status", "running")
+
+    def metrics(self) -> list[dict[str, Any]]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class RunRecord:
+    """A run folder read back: its config (as a dict), run.json, and its trials by id."""
+
+    def __init__(self, root: Path) -> None:
+        if not (root / "run.json").exists():
+            raise RunDirError(f"{root} is not a run folder (no run.json); give a folder under runs/")
+        self.root = root
+        self.info: dict[str, Any] = read_json(root / "run.json")
+        config_path = root / "config.yaml"
+        self.config: dict[str, Any] = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
+        trials_dir = root / "trials"
+        dirs = sorted(p for p in trials_dir.iterdir() if p.is_dir() and p.name.isdigit()) if trials_dir.exists() else []
+        self.trials: list[TrialRecord] = [TrialRecord(p) for p in dirs]
+
+    @property
+    def name(self) -> str:
+        return self.info.get("name", self.root.name)
+
+    @property
+    def param_names(self) -> list[str]:
+        """Searched parameter names in the declared importance order."""
+        return list((self.config.get("space") or {}).keys())
+
+
+def _read_optional(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_json(path)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
