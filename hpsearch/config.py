@@ -16,7 +16,7 @@ from typing import Any
 
 from .distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError
 from .errors import ConfigError, Problem
-from .hyperparams import HYPERPARAMETERS, OPTIMIZERS
+from .hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
 from .yamlio import line_of, read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
@@ -94,7 +94,8 @@ def parse_config(raw: Any, source: str | None = None, default_name: str = "searc
 
 
 def _suggest(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(str(key), allowed, n=1)
+    alias = ALIASES.get(str(key).lower())
+    close = [alias] if alias in allowed else difflib.get_close_matches(str(key), allowed, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"{hint}allowed: {', '.join(allowed)}"
 

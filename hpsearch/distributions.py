@@ -142,7 +142,7 @@ class OneMinusLogUniform(Distribution):
 
     def __post_init__(self) -> None:
         _check_range(self.low, self.high)
-        if not (0 < self.low and self.high < 1):
+        if not (self.low > 0 and self.high < 1):
             bad = "low" if self.low <= 0 else "high"
             raise DistributionError(f"0 < low < high < 1 must hold, but got (low={self.low}, high={self.high})", bad)
 

@@ -12,7 +12,7 @@ def format_value(name: str, value: Any) -> str:
     """``format_value("lr", 0.0032) == "3.2e-03"``; ``format_value("momentum", 0.98765) == "0.9877"``."""
     if value is None:
         return "-"
-    if isinstance(value, bool) or isinstance(value, int | str):
+    if isinstance(value, bool | int | str):
         return str(value).lower() if isinstance(value, bool) else str(value)
     if name in SCIENTIFIC:
         return f"{value:.1e}"
@@ -38,6 +38,6 @@ def signed_pct(value: float | None) -> str:
 def duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

@@ -83,6 +83,15 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
 }
 
 
+# Names users often write for ours, so an unknown key can suggest the right one.
+ALIASES = {
+    "learning_rate": "lr", "batch": "batch_size", "units": "hidden_units", "hidden": "hidden_units",
+    "width": "hidden_units", "num_layers": "layers", "n_layers": "layers", "depth": "layers",
+    "batch_norm": "batchnorm", "bn": "batchnorm", "wd": "weight_decay", "l2": "weight_decay",
+    "decay": "lr_decay", "optim": "optimizer",
+}
+
+
 def resolve(params: Mapping[str, Any]) -> dict[str, Any]:
     """Full hyperparameter set for one trial: defaults overlaid with ``params``, inactive
     optimizer-specific ones removed. ``resolve({"optimizer": "sgd"})["momentum"] == 0.9``."""

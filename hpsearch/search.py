@@ -129,7 +129,7 @@ def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, obs
     except KeyboardInterrupt:
         store.write_result(trial.id, TrialResult("interrupted", seconds=time.perf_counter() - began).to_dict())
         raise
-    except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
+    except Exception as exc:  # a failing trial is recorded, the search goes on
         result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
     store.write_result(trial.id, result.to_dict())
     observer.trial_finished(trial, result)

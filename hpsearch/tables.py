@@ -16,7 +16,7 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)] if rows else [len(h) for h in header]
 
     def numeric(cell: str) -> bool:
-        return cell[:1].isdigit() or cell[:1] in "+-." and cell[1:2].isdigit()
+        return cell[:1].isdigit() or (cell[:1] in "+-." and cell[1:2].isdigit())
 
     def line(cells: Sequence[str]) -> str:
         padded = [c.rjust(w) if numeric(c) else c.ljust(w) for c, w in zip(cells, widths, strict=False)]
