@@ -22,11 +22,14 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import RunDirError
+
+if TYPE_CHECKING:
+    from .config import SearchConfig
 
 RUN_MARKERS = ("run.json", "config.yaml", "trials")
 
@@ -187,6 +190,37 @@ class RunRecord:
     def param_names(self) -> list[str]:
         """Searched parameter names in the declared importance order."""
         return list((self.config.get("space") or {}).keys())
+
+    def search_config(self) -> SearchConfig:
+        """config.yaml parsed into the typed config (distributions, target_error, data)."""
+        from .config import parse_config  # here, not at the top: config does not need the store
+        from .errors import ConfigError
+
+        try:
+            return parse_config(self.config, source=str(self.root / "config.yaml"))
+        except ConfigError as exc:
+            raise RunDirError(f"{self.root / 'config.yaml'} cannot be read back: {exc}") from None
+
+    @property
+    def val_examples(self) -> int | None:
+        """Size of the validation split, from run.json (how noisy its accuracy is)."""
+        return (self.info.get("data") or {}).get("val")
+
+    def trial(self, trial_id: int) -> TrialRecord:
+        for record in self.trials:
+            if record.id == trial_id:
+                return record
+        have = f"{self.trials[0].id}-{self.trials[-1].id}" if self.trials else "none"
+        raise RunDirError(f"{self.root} has no trial {trial_id} (trials: {have})")
+
+
+def open_trial(path: Path) -> tuple[RunRecord, TrialRecord]:
+    """A trial folder (``<run>/trials/0003``) read back with the run that holds it."""
+    run_root = path.parent.parent
+    if not (path.name.isdigit() and path.parent.name == "trials" and (run_root / "run.json").exists()):
+        raise RunDirError(f"{path} is not a trial folder (expected <run>/trials/NNNN inside a run folder)")
+    run = RunRecord(run_root)
+    return run, run.trial(int(path.name))
 
 
 def _read_optional(path: Path) -> dict[str, Any] | None:

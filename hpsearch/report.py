@@ -1,0 +1,180 @@
+"""Comparing trials: one row per trial across runs, sorted, as a table, Markdown, CSV or JSON,
+and each run's summary (how its trials split between bias and variance, and what to try next).
+
+Reads run folders through ``store.RunRecord`` and needs nothing heavier than the standard library
+(no torch), so ``hpsearch compare`` starts fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diagnosis import Diagnosis, advice, diagnose, summarize
+from .errors import HpsearchError
+from .formatting import format_value, pct, signed_pct
+from .store import RunRecord, TrialRecord
+from .tables import render_table
+
+FORMATS = ("table", "markdown", "csv", "json")
+STATUS_ORDER = ("completed", "stopped", "diverged", "interrupted", "failed", "running")
+DESCENDING = {"val_acc", "train_acc"}  # best first; every other sort key is smallest first
+FIGURES = ("train_acc", "val_acc", "gap", "status", "seconds")
+
+
+@dataclass
+class TrialRow:
+    """One trial's figures, raw (fractions, seconds); the renderers format them."""
+
+    run: str
+    trial: int
+    params: dict[str, Any]
+    status: str
+    train_acc: float | None
+    val_acc: float | None
+    gap: float | None
+    seconds: float | None
+    best_epoch: int | None
+    diagnosis: Diagnosis | None = field(default=None, repr=False)
+
+    def value(self, key: str) -> Any:
+        if key in self.params:
+            return self.params[key]
+        if key in ("avoidable_bias", "variance"):
+            return getattr(self.diagnosis, key) if self.diagnosis else None
+        return getattr(self, key, None)
+
+    def to_dict(self, param_names: Sequence[str], with_run: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"run": self.run} if with_run else {}
+        out["trial"] = self.trial
+        out.update({name: self.params.get(name) for name in param_names})
+        out.update({k: getattr(self, k) for k in FIGURES})
+        out["best_epoch"] = self.best_epoch
+        out.update(self.diagnosis.to_dict() if self.diagnosis else {"diagnosis": None, "avoidable_bias": None, "variance": None})
+        return out
+
+
+def trial_diagnosis(run: RunRecord, trial: TrialRecord, target_error: float) -> Diagnosis | None:
+    result = trial.result or {}
+    if result.get("train_acc") is None or result.get("val_acc") is None:
+        return None
+    return diagnose(result["train_acc"], result["val_acc"], target_error, run.val_examples)
+
+
+def trial_rows(run: RunRecord) -> list[TrialRow]:
+    """Every trial folder of ``run`` as a row, in trial order; a trial still running has no figures."""
+    target = run.search_config().target_error
+    rows = []
+    for trial in run.trials:
+        r = trial.result or {}
+        rows.append(TrialRow(run.root.name, trial.id, trial.params, trial.status, r.get("train_acc"), r.get("val_acc"),
+                             r.get("gap"), r.get("seconds"), r.get("best_epoch"), trial_diagnosis(run, trial, target)))
+    return rows
+
+
+def param_order(runs: Sequence[RunRecord]) -> list[str]:
+    """Searched parameters in declared importance order; across runs, first appearance wins."""
+    names: list[str] = []
+    for run in runs:
+        names += [n for n in run.param_names if n not in names]
+    return names
+
+
+def sort_keys(param_names: Sequence[str]) -> list[str]:
+    return ["val_acc", "train_acc", "gap", "seconds", "trial", "avoidable_bias", "variance", *param_names]
+
+
+def sort_rows(rows: list[TrialRow], key: str, param_names: Sequence[str]) -> list[TrialRow]:
+    """Completed trials first (then stopped, diverged, interrupted, failed, running), each group by
+    ``key``: accuracies best first, anything else smallest first; missing values last."""
+    allowed = sort_keys(param_names)
+    if key not in allowed:
+        raise HpsearchError(f"cannot sort by {key!r}; choose one of {', '.join(allowed)}")
+
+    def rank(row: TrialRow) -> tuple:
+        status = STATUS_ORDER.index(row.status) if row.status in STATUS_ORDER else len(STATUS_ORDER)
+        value = row.value(key)
+        if value is None:
+            order: tuple = (2, 0)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            order = (1, str(value))  # text values (choices) after numbers, alphabetically
+        else:
+            order = (0, -value if key in DESCENDING else value)
+        return (status, *order, row.run, row.trial)
+
+    return sorted(rows, key=rank)
+
+
+def _cells(row: TrialRow, param_names: Sequence[str], with_run: bool) -> list[str]:
+    cells = [row.run] if with_run else []
+    cells.append(f"{row.trial:04d}")
+    cells += [format_value(n, row.params.get(n)) for n in param_names]
+    seconds = "-" if row.seconds is None else f"{row.seconds:.1f}"
+    cells += [pct(row.train_acc), pct(row.val_acc), signed_pct(row.gap), row.status, seconds]
+    cells.append(row.diagnosis.label if row.diagnosis else "-")
+    return cells
+
+
+def render_rows(rows: Sequence[TrialRow], param_names: Sequence[str], fmt: str, with_run: bool) -> str:
+    """``rows`` in one of FORMATS. JSON and CSV hold raw numbers (fractions, seconds) for scripts."""
+    if fmt == "json":
+        return json.dumps([r.to_dict(param_names, with_run) for r in rows], indent=2)
+    if fmt == "csv":
+        dicts = [r.to_dict(param_names, with_run) for r in rows]
+        header = list(dicts[0]) if dicts else ["trial", *param_names, *FIGURES]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(dicts)
+        return buffer.getvalue().rstrip("\n")
+    header = (["run"] if with_run else []) + ["trial", *param_names, "train acc", "val acc", "gap", "status",
+                                              "seconds", "diagnosis"]
+    return render_table(header, [_cells(r, param_names, with_run) for r in rows], markdown=fmt == "markdown")
+
+
+def run_summary(run: RunRecord, rows: Sequence[TrialRow]) -> list[str]:
+    """A few lines: trial counts, how the diagnoses split, the best trial's diagnosis and what to try next."""
+    config = run.search_config()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    lines = [f"{run.root.name}: {len(rows)} trials ({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none yet'}), "
+             f"target error {pct(config.target_error)}"]
+    done = [r for r in rows if r.status == "completed" and r.diagnosis is not None]
+    if not done:
+        return [*lines, "  no trial completed, so there is nothing to diagnose yet"]
+    lines.append(f"  diagnosis of the {len(done)} completed trials: {summarize([r.diagnosis for r in done if r.diagnosis])}")
+    best = max(done, key=lambda r: (r.val_acc or 0.0, -r.trial))
+    diagnosis = best.diagnosis or diagnose(0.0, 0.0)  # never None: ``done`` holds diagnosed rows only
+    lines.append(f"  best trial {best.trial:04d} (val acc {pct(best.val_acc)}): {diagnosis.describe()}")
+    trial = run.trial(best.trial)
+    tips = advice(diagnosis, trial.hyperparameters, best.best_epoch, (trial.result or {}).get("epochs_trained"))
+    lines.append("  try next: " + "; or ".join(tips))
+    if config.target_error == 0:
+        lines.append("  (target_error is 0, so all error counts as avoidable bias; set target_error in the config "
+                     "to the error a person or the best known model gets on this data)")
+    return lines
+
+
+def compare(runs: Sequence[RunRecord], sort: str = "val_acc", top: int | None = None, fmt: str = "table") -> str:
+    """The text ``hpsearch compare`` prints: the rows, then (for table and Markdown) each run's summary."""
+    if fmt not in FORMATS:
+        raise HpsearchError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    names = param_order(runs)
+    per_run = [(run, trial_rows(run)) for run in runs]
+    rows = sort_rows([row for _, run_rows in per_run for row in run_rows], sort, names)
+    shown = rows[:top] if top is not None else rows
+    text = render_rows(shown, names, fmt, with_run=len(runs) > 1)
+    if fmt in ("json", "csv"):
+        return text
+    footer: list[str] = []
+    if len(shown) < len(rows):
+        footer.append(f"(top {len(shown)} of {len(rows)} trials by {sort})")
+    for run, run_rows in per_run:
+        footer += ["", *run_summary(run, run_rows)]
+    return "\n".join([text, *footer])
+

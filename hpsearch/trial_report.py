@@ -1,0 +1,91 @@
+"""One trial in detail (``hpsearch show``): its parameters, its model, its learning curve epoch by
+epoch, and its bias/variance diagnosis. Standard library only: no torch at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .diagnosis import advice
+from .errors import RunDirError
+from .formatting import duration, format_value, pct, signed_pct
+from .report import trial_diagnosis
+from .store import RunRecord, TrialRecord, open_trial
+from .tables import render_table
+
+
+def resolve_trial(path: Path, trial_id: str | None) -> tuple[RunRecord, TrialRecord]:
+    """``show TRIAL_DIR`` or ``show RUN_DIR TRIAL_ID`` (the id as ``3`` or ``0003``)."""
+    if trial_id is None:
+        if (path / "run.json").exists():
+            raise RunDirError(f"{path} is a run folder; give a trial id too (hpsearch show {path} 0) "
+                              f"or a trial folder ({path / 'trials' / '0000'})")
+        return open_trial(path)
+    if not trial_id.isdigit():
+        raise RunDirError(f"trial id must be a number such as 3 or 0003, got {trial_id!r}")
+    run = RunRecord(path)
+    return run, run.trial(int(trial_id))
+
+
+def model_summary(h: Mapping[str, Any], input_dim: int, num_classes: int) -> tuple[str, int]:
+    """The MLP ``model.build_mlp`` builds for ``h``, in words, and its parameter count, computed
+    without torch: each hidden Linear has no bias under batch norm (BatchNorm1d's shift replaces it)."""
+    width, layers, bn = h["hidden_units"], h["layers"], h["batchnorm"]
+    count, fan_in = 0, input_dim
+    for _ in range(layers):
+        count += fan_in * width + (2 * width if bn else width)
+        fan_in = width
+    count += fan_in * num_classes + num_classes
+    block = ["Linear", *(["BatchNorm1d"] if bn else []), h["activation"], *([f"Dropout({h['dropout']})"] if h["dropout"] else [])]
+    shape = " -> ".join(str(n) for n in [input_dim, *([width] * layers), num_classes])
+    text = f"{shape}: {layers} hidden blocks of {' + '.join(block)}, then Linear; batch norm {'on' if bn else 'off'}"
+    return text, count
+
+
+def curve_table(epochs: list[dict[str, Any]], best_epoch: int | None) -> str:
+    """The learning curve, one row per epoch; the best epoch (highest val acc) is starred."""
+    def loss(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4f}"
+
+    rows = []
+    for e in epochs:
+        gap = None if e.get("train_acc") is None or e.get("val_acc") is None else e["train_acc"] - e["val_acc"]
+        mark = "*" if e.get("epoch") == best_epoch else ""
+        rows.append([f"{e.get('epoch')}{mark}", format_value("lr", e.get("lr")), loss(e.get("train_loss")),
+                     loss(e.get("val_loss")), pct(e.get("train_acc")), pct(e.get("val_acc")), signed_pct(gap),
+                     f"{e.get('seconds', 0.0):.2f}"])
+    return render_table(["epoch", "lr", "train loss", "val loss", "train acc", "val acc", "gap", "seconds"], rows)
+
+
+def show_trial(run: RunRecord, trial: TrialRecord) -> str:
+    """The text ``hpsearch show`` prints for one trial."""
+    result = trial.result or {}
+    seed = (trial.params_record or {}).get("seed")
+    head = f"trial {trial.id:04d} of {run.root.name} ({trial.path}): {trial.status}"
+    if "seconds" in result:
+        head += f" in {duration(result['seconds'])}"
+    lines = [head + (f", seed {seed}" if seed is not None else "")]
+    if result.get("error"):
+        lines.append(f"error: {result['error']}")
+    lines.append("searched:")
+    lines += [f"  {name:<14} {format_value(name, trial.params[name])}" for name in run.param_names if name in trial.params]
+    h = trial.hyperparameters
+    rest = {k: v for k, v in h.items() if k not in trial.params}
+    if rest:
+        lines.append("fixed and defaults: " + ", ".join(f"{k} {format_value(k, v)}" for k, v in rest.items()))
+    data = run.info.get("data") or {}
+    if {"hidden_units", "layers", "batchnorm", "activation", "dropout"} <= h.keys() and data.get("input_dim"):
+        text, count = model_summary(h, data["input_dim"], data["num_classes"])
+        lines.append(f"model: {text}; {result.get('num_parameters', count):,} parameters")
+    if result.get("best_epoch") is not None:
+        lines.append(f"best epoch {result['best_epoch']} of {result.get('epochs_trained', '?')}: train acc "
+                     f"{pct(result.get('train_acc'))}, val acc {pct(result.get('val_acc'))}, gap {signed_pct(result.get('gap'))}")
+    diagnosis = trial_diagnosis(run, trial, run.search_config().target_error)
+    if diagnosis is not None:
+        lines.append(f"diagnosis: {diagnosis.describe()}")
+        lines.append("try next: " + "; or ".join(advice(diagnosis, h, result.get("best_epoch"), result.get("epochs_trained"))))
+    epochs = trial.metrics()
+    lines += ["", curve_table(epochs, result.get("best_epoch")) if epochs else "no epoch finished yet"]
+    return "\n".join(lines)
