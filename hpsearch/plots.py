@@ -1,0 +1,200 @@
+"""PNG plots of a run, written into its folder (``hpsearch plot``). Needs matplotlib, an optional
+extra (``pip install 'hpsearch[plot]'``); without it a typed error says how to install it.
+
+Files written:
+    metric_vs_params.png   validation accuracy against each searched parameter (log axis for
+                           log-scale ones; 1 - x on a log axis for momentum-like ones)
+    learning_curves.png    train (dashed) and validation (solid) accuracy per epoch, top trials
+    train_vs_val.png       train against validation accuracy per trial: below the diagonal is
+                           variance, left of the target line is avoidable bias
+    batchnorm.png          validation accuracy with batch norm off and on (only when both were sampled)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .distributions import Choice, Distribution, OneMinusLogUniform
+from .errors import HpsearchError
+from .formatting import format_value
+from .store import RunRecord, TrialRecord
+
+TOP_CURVES = 5
+INSTALL_HINT = "pip install 'hpsearch[plot]' (or: pip install matplotlib)"
+
+
+class MissingExtraError(HpsearchError):
+    """An optional dependency a command needs is not installed."""
+
+
+@dataclass
+class PlotResult:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why a plot was not drawn
+
+
+def _pyplot() -> Any:
+    if importlib.util.find_spec("matplotlib") is None:
+        raise MissingExtraError(f"hpsearch plot needs matplotlib, which is not installed: {INSTALL_HINT}")
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, none opened
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _ticker() -> Any:
+    import matplotlib.ticker
+
+    return matplotlib.ticker
+
+
+def _scored(run: RunRecord) -> list[TrialRecord]:
+    return [t for t in run.trials if (t.result or {}).get("val_acc") is not None]
+
+
+def _acc(trial: TrialRecord, key: str = "val_acc") -> float:
+    return 100 * (trial.result or {})[key]
+
+
+def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[TrialRecord], best: int) -> None:
+    """One parameter's panel: each trial a point; diverged trials as crosses, the best as a star."""
+    used = [t for t in trials if name in t.params]
+    values = [t.params[name] for t in used]
+    categorical = isinstance(dist, Choice) or any(isinstance(v, bool | str) for v in values)
+    if categorical:
+        levels = list(dist.values) if isinstance(dist, Choice) else sorted(set(values), key=str)
+        xs: list[float] = [levels.index(v) + 0.08 * ((t.id % 5) - 2) for v, t in zip(values, used, strict=True)]
+        ax.set_xticks(range(len(levels)), [format_value(name, v) for v in levels])
+        ax.set_xlim(-0.5, len(levels) - 0.5)
+    elif isinstance(dist, OneMinusLogUniform):
+        xs = [1 - v for v in values]
+        ax.set_xscale("log")
+        ax.invert_xaxis()  # larger momentum to the right, as on the parameter's own scale
+        name = f"1 - {name} (log)"
+    else:
+        xs = [float(v) for v in values]
+        integer = all(isinstance(v, int) for v in values)
+        if dist is not None and dist.log_scale:
+            ax.set_xscale("log")
+            name = f"{name} (log)"
+            if integer and values:  # ticks at powers of two, written 64, 128, 256
+                ticks = [2**k for k in range(12) if min(values) / 2 <= 2**k <= max(values) * 2]
+                ax.set_xticks(ticks, [str(t) for t in ticks])
+                ax.xaxis.set_minor_formatter(_ticker().NullFormatter())
+        elif integer:
+            ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
+    for x, t in zip(xs, used, strict=True):
+        style = {"marker": "*", "s": 140, "color": "tab:orange"} if t.id == best else (
+            {"marker": "x", "color": "tab:red"} if t.status == "diverged" else {"marker": "o", "color": "tab:blue"})
+        ax.scatter([x], [_acc(t)], zorder=3, **style)
+    ax.set_xlabel(name)
+    ax.grid(alpha=0.3)
+
+
+def plot_params(run: RunRecord, plt: Any, path: Path) -> None:
+    space = run.search_config().space
+    names = run.param_names
+    trials = _scored(run)
+    best = max(trials, key=lambda t: (_acc(t), -t.id)).id
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, names, strict=False):
+        _param_panel(ax, name, space.get(name), trials, best)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val acc (%)")
+    fig.suptitle(f"{run.root.name}: validation accuracy per trial (star: best, x: diverged)")
+    _save(fig, plt, path)
+
+
+def plot_curves(run: RunRecord, plt: Any, path: Path) -> None:
+    top = sorted(_scored(run), key=lambda t: (-_acc(t), t.id))[:TOP_CURVES]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, trial in enumerate(top):
+        epochs = trial.metrics()
+        color = f"C{i}"
+        xs = [e["epoch"] for e in epochs]
+        ax.plot(xs, [100 * e["val_acc"] for e in epochs], color=color, label=f"{trial.id:04d} val {_acc(trial):.1f}%")
+        ax.plot(xs, [100 * e["train_acc"] for e in epochs], color=color, linestyle="--", alpha=0.7)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{run.root.name}: top {len(top)} trials (solid: validation, dashed: train)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, plt, path)
+
+
+def plot_train_val(run: RunRecord, plt: Any, path: Path) -> None:
+    trials = [t for t in _scored(run) if (t.result or {}).get("train_acc") is not None]
+    target = 100 * (1 - run.search_config().target_error)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    xs, ys = [_acc(t, "train_acc") for t in trials], [_acc(t) for t in trials]
+    ax.scatter(xs, ys, color="tab:blue", zorder=3)
+    for t, x, y in zip(trials, xs, ys, strict=True):
+        ax.annotate(f"{t.id:04d}", (x, y), fontsize="x-small", xytext=(3, 3), textcoords="offset points")
+    low = min([*xs, *ys]) - 2
+    high = max(target, *xs, *ys) + 1
+    ax.plot([low, high], [low, high], color="grey", linestyle=":", label="val = train (no variance)")
+    ax.axvline(target, color="tab:green", linestyle="--", label=f"target {target:.1f}% (no avoidable bias)")
+    ax.set(xlim=(low, high), ylim=(low, high), xlabel="train accuracy (%)", ylabel="validation accuracy (%)")
+    ax.set_title("bias: distance left of the target; variance: distance below the diagonal", fontsize="small")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    _save(fig, plt, path)
+
+
+def plot_batchnorm(run: RunRecord, plt: Any, path: Path) -> None:
+    groups = {flag: [_acc(t) for t in _scored(run) if t.params.get("batchnorm") is flag] for flag in (False, True)}
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for x, flag in enumerate((False, True)):
+        accs = groups[flag]
+        ax.scatter([x + 0.06 * ((i % 5) - 2) for i in range(len(accs))], accs, alpha=0.7, zorder=3)
+        mean = sum(accs) / len(accs)
+        ax.hlines(mean, x - 0.25, x + 0.25, color="black")
+        ax.annotate(f"mean {mean:.1f}% (n={len(accs)})", (x, mean), xytext=(0, 6), textcoords="offset points", ha="center")
+    ax.set_xticks([0, 1], ["batch norm off", "batch norm on"])
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylabel("val acc (%)")
+    ax.set_title(f"{run.root.name}: batch norm off vs on")
+    ax.grid(alpha=0.3, axis="y")
+    _save(fig, plt, path)
+
+
+def _save(fig: Any, plt: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_run(run: RunRecord, out_dir: Path | None = None) -> PlotResult:
+    """Draw every plot that the run's trials allow into ``out_dir`` (default: the run folder)."""
+    plt = _pyplot()
+    out_dir = out_dir or run.root
+    result = PlotResult()
+    if not _scored(run):
+        result.skipped.append("all plots: no trial has a validation accuracy yet")
+        return result
+    plots = [("metric_vs_params.png", plot_params, bool(run.param_names), "no searched parameter"),
+             ("learning_curves.png", plot_curves, True, ""),
+             ("train_vs_val.png", plot_train_val, True, ""),
+             ("batchnorm.png", plot_batchnorm, _both_batchnorm(run), "batchnorm was not sampled both off and on")]
+    for name, draw, possible, why in plots:
+        if not possible:
+            result.skipped.append(f"{name}: {why}")
+            continue
+        draw(run, plt, out_dir / name)
+        result.written.append(out_dir / name)
+    return result
+
+
+def _both_batchnorm(run: RunRecord) -> bool:
+    seen = {t.params.get("batchnorm") for t in _scored(run)}
+    return {True, False} <= seen
