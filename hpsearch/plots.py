@@ -88,10 +88,13 @@ def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[Tri
                 ax.xaxis.set_minor_formatter(_ticker().NullFormatter())
         elif integer:
             ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
-    for x, t in zip(xs, used, strict=True):
-        style = {"marker": "*", "s": 140, "color": "tab:orange"} if t.id == best else (
-            {"marker": "x", "color": "tab:red"} if t.status == "diverged" else {"marker": "o", "color": "tab:blue"})
-        ax.scatter([x], [_acc(t)], zorder=3, **style)
+    styles = {"trial": {"marker": "o", "color": "tab:blue"}, "diverged": {"marker": "x", "color": "tab:red"},
+              "best": {"marker": "*", "s": 140, "color": "tab:orange"}}
+    for kind, style in styles.items():
+        picked = [(x, _acc(t)) for x, t in zip(xs, used, strict=True)
+                  if kind == ("best" if t.id == best else "diverged" if t.status == "diverged" else "trial")]
+        if picked:
+            ax.scatter([x for x, _ in picked], [y for _, y in picked], zorder=3, **style)
     ax.set_xlabel(name)
     ax.grid(alpha=0.3)
 
