@@ -142,6 +142,8 @@ def validate(config: Path) -> None:
 # --- comparing trials (issue 4): standard library only at start-up, matplotlib only for `plot` ---
 
 RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+TARGET_ERROR = click.option("--target-error", type=click.FloatRange(0, 1, max_open=True),
+                            help="Diagnose against this error (0.05 = 5%) instead of the config's target_error.")
 
 
 @main.command()
@@ -152,25 +154,27 @@ RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.option("--top", type=click.IntRange(min=1), help="Show only the first K trials after sorting [default: all].")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True,
               help="csv and json hold raw numbers (fractions, seconds) for scripts.")
+@TARGET_ERROR
 @handle_errors
-def compare(run_dirs: tuple[Path, ...], sort_key: str, top: int | None, fmt: str) -> None:
+def compare(run_dirs: tuple[Path, ...], sort_key: str, top: int | None, fmt: str, target_error: float | None) -> None:
     """One row per trial across the RUN_DIRs, best first, with each trial's bias/variance diagnosis
     and (for table and markdown) each run's summary of what to try next."""
     from .report import compare as compare_runs
     from .store import RunRecord
 
-    click.echo(compare_runs([RunRecord(d) for d in run_dirs], sort=sort_key, top=top, fmt=fmt))
+    click.echo(compare_runs([RunRecord(d) for d in run_dirs], sort=sort_key, top=top, fmt=fmt, target_error=target_error))
 
 
 @main.command()
 @click.argument("path", metavar="TRIAL_DIR | RUN_DIR TRIAL_ID", type=RUN_DIR)
 @click.argument("trial_id", required=False)
+@TARGET_ERROR
 @handle_errors
-def show(path: Path, trial_id: str | None) -> None:
+def show(path: Path, trial_id: str | None, target_error: float | None) -> None:
     """One trial: its parameters, model, diagnosis and learning curve epoch by epoch."""
     from .trial_report import resolve_trial, show_trial
 
-    click.echo(show_trial(*resolve_trial(path, trial_id)))
+    click.echo(show_trial(*resolve_trial(path, trial_id), target_error=target_error))
 
 
 @main.command()

@@ -65,9 +65,18 @@ def trial_diagnosis(run: RunRecord, trial: TrialRecord, target_error: float) -> 
     return diagnose(result["train_acc"], result["val_acc"], target_error, run.val_examples)
 
 
-def trial_rows(run: RunRecord) -> list[TrialRow]:
+def target_of(run: RunRecord, override: float | None = None) -> float:
+    """The target error to diagnose against: ``override`` (``--target-error``) or the config's."""
+    if override is None:
+        return run.search_config().target_error
+    if not 0 <= override < 1:
+        raise HpsearchError(f"target error must be in [0, 1) (0.05 is 5%), got {override}")
+    return override
+
+
+def trial_rows(run: RunRecord, target_error: float | None = None) -> list[TrialRow]:
     """Every trial folder of ``run`` as a row, in trial order; a trial still running has no figures."""
-    target = run.search_config().target_error
+    target = target_of(run, target_error)
     rows = []
     for trial in run.trials:
         r = trial.result or {}
@@ -136,14 +145,14 @@ def render_rows(rows: Sequence[TrialRow], param_names: Sequence[str], fmt: str, 
     return render_table(header, [_cells(r, param_names, with_run) for r in rows], markdown=fmt == "markdown")
 
 
-def run_summary(run: RunRecord, rows: Sequence[TrialRow]) -> list[str]:
+def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | None = None) -> list[str]:
     """A few lines: trial counts, how the diagnoses split, the best trial's diagnosis and what to try next."""
-    config = run.search_config()
+    target = target_of(run, target_error)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     lines = [f"{run.root.name}: {len(rows)} trials ({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none yet'}), "
-             f"target error {pct(config.target_error)}"]
+             f"target error {pct(target)}"]
     done = [r for r in rows if r.status == "completed" and r.diagnosis is not None]
     if not done:
         return [*lines, "  no trial completed, so there is nothing to diagnose yet"]
@@ -154,18 +163,19 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow]) -> list[str]:
     trial = run.trial(best.trial)
     tips = advice(diagnosis, trial.hyperparameters, best.best_epoch, (trial.result or {}).get("epochs_trained"))
     lines.append("  try next: " + "; or ".join(tips))
-    if config.target_error == 0:
+    if target == 0:
         lines.append("  (target_error is 0, so all error counts as avoidable bias; set target_error in the config "
-                     "to the error a person or the best known model gets on this data)")
+                     "(or pass --target-error) to the error a person or the best known model gets on this data)")
     return lines
 
 
-def compare(runs: Sequence[RunRecord], sort: str = "val_acc", top: int | None = None, fmt: str = "table") -> str:
+def compare(runs: Sequence[RunRecord], sort: str = "val_acc", top: int | None = None, fmt: str = "table",
+            target_error: float | None = None) -> str:
     """The text ``hpsearch compare`` prints: the rows, then (for table and Markdown) each run's summary."""
     if fmt not in FORMATS:
         raise HpsearchError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     names = param_order(runs)
-    per_run = [(run, trial_rows(run)) for run in runs]
+    per_run = [(run, trial_rows(run, target_error)) for run in runs]
     rows = sort_rows([row for _, run_rows in per_run for row in run_rows], sort, names)
     shown = rows[:top] if top is not None else rows
     text = render_rows(shown, names, fmt, with_run=len(runs) > 1)
@@ -175,6 +185,6 @@ def compare(runs: Sequence[RunRecord], sort: str = "val_acc", top: int | None = 
     if len(shown) < len(rows):
         footer.append(f"(top {len(shown)} of {len(rows)} trials by {sort})")
     for run, run_rows in per_run:
-        footer += ["", *run_summary(run, run_rows)]
+        footer += ["", *run_summary(run, run_rows, target_error)]
     return "\n".join([text, *footer])
 

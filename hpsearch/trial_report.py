@@ -11,7 +11,7 @@ from typing import Any
 from .diagnosis import advice
 from .errors import RunDirError
 from .formatting import duration, format_value, pct, signed_pct
-from .report import trial_diagnosis
+from .report import target_of, trial_diagnosis
 from .store import RunRecord, TrialRecord, open_trial
 from .tables import render_table
 
@@ -59,8 +59,9 @@ def curve_table(epochs: list[dict[str, Any]], best_epoch: int | None) -> str:
     return render_table(["epoch", "lr", "train loss", "val loss", "train acc", "val acc", "gap", "seconds"], rows)
 
 
-def show_trial(run: RunRecord, trial: TrialRecord) -> str:
-    """The text ``hpsearch show`` prints for one trial."""
+def show_trial(run: RunRecord, trial: TrialRecord, target_error: float | None = None) -> str:
+    """The text ``hpsearch show`` prints for one trial (diagnosed against the config's target
+    error unless ``target_error`` is given)."""
     result = trial.result or {}
     seed = (trial.params_record or {}).get("seed")
     head = f"trial {trial.id:04d} of {run.root.name} ({trial.path}): {trial.status}"
@@ -82,7 +83,7 @@ def show_trial(run: RunRecord, trial: TrialRecord) -> str:
     if result.get("best_epoch") is not None:
         lines.append(f"best epoch {result['best_epoch']} of {result.get('epochs_trained', '?')}: train acc "
                      f"{pct(result.get('train_acc'))}, val acc {pct(result.get('val_acc'))}, gap {signed_pct(result.get('gap'))}")
-    diagnosis = trial_diagnosis(run, trial, run.search_config().target_error)
+    diagnosis = trial_diagnosis(run, trial, target_of(run, target_error))
     if diagnosis is not None:
         lines.append(f"diagnosis: {diagnosis.describe()}")
         lines.append("try next: " + "; or ".join(advice(diagnosis, h, result.get("best_epoch"), result.get("epochs_trained"))))

@@ -112,3 +112,12 @@ def test_model_summary_counts_what_build_mlp_builds(batchnorm):
     text, count = model_summary(h, 40, 5)
     assert count == count_parameters(build_mlp(40, 5, 37, 3, batchnorm, "tanh", 0.1))
     assert ("BatchNorm1d" in text) == batchnorm and "Dropout(0.1)" in text
+
+
+def test_target_error_override_moves_bias_to_the_target(run):
+    rows = json.loads(compare([run], fmt="json", target_error=0.1))
+    best = rows[0]
+    assert best["avoidable_bias"] == pytest.approx(0.01 - 0.1)
+    assert "target error 10.0%" in compare([run], target_error=0.1)
+    with pytest.raises(HpsearchError, match=r"target error must be in \[0, 1\)"):
+        compare([run], target_error=1.5)
