@@ -165,8 +165,8 @@ def verdict(report: ImportanceReport, metric: str) -> list[str]:
                      f"as declared ({format_share(first.share)}){advice}")
     quiet = [p.name for p in report.ranked if not report.significant(p)]
     if quiet:
-        lines.append(f"not distinguishable from noise (p >= {report.threshold:.3f}): {', '.join(quiet)}; "
-                     "fixing them would spend the trials on the rest")
+        tip = "; fixing them would spend the trials on the rest" if report.trials >= STABLE_TRIALS else " yet"
+        lines.append(f"not distinguishable from noise (p >= {report.threshold:.3f}): {', '.join(quiet)}{tip}")
     return lines
 
 
