@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fake_runs import FakeTrial, make_run
 
 from hpsearch.cli import main
+
+from .fake_runs import FakeTrial, make_run
 
 REPO = Path(__file__).resolve().parents[1]
 

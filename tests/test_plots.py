@@ -4,11 +4,12 @@ import importlib.util
 
 import pytest
 from click.testing import CliRunner
-from fake_runs import FakeTrial, make_run
 
 from hpsearch import plots
 from hpsearch.cli import main
 from hpsearch.store import RunRecord
+
+from .fake_runs import FakeTrial, make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SPACE = {

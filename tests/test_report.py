@@ -5,12 +5,13 @@ import io
 import json
 
 import pytest
-from fake_runs import FakeTrial, make_run
 
 from hpsearch.errors import HpsearchError
 from hpsearch.report import compare, trial_rows
 from hpsearch.store import RunRecord
 from hpsearch.trial_report import model_summary, resolve_trial, show_trial
+
+from .fake_runs import FakeTrial, make_run
 
 
 @pytest.fixture
