@@ -1,7 +1,8 @@
 """The ``hpsearch`` command: parses arguments, calls the library, prints, and sets the exit code.
 
-Exit codes: 0 success; 1 the search ran but no trial completed; 2 bad usage, config or data;
-130 interrupted. Library errors become one line on stderr; ``--debug`` shows the traceback.
+Exit codes: 0 success; 1 the search ran but no trial completed, or a --fail-under threshold
+failed; 2 bad usage, config, data or run folder (in use, edited config); 130 interrupted (Ctrl-C
+or SIGTERM). Library errors become one line on stderr; ``--debug`` shows the traceback.
 Torch is imported only by commands that train, so ``hpsearch --help`` starts fast.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import SearchConfig, load_config
+from .config import load_config
 from .errors import HpsearchError
 from .formatting import format_params, format_value, pct, signed_pct
 from .sampler import sample_trials
@@ -53,6 +54,46 @@ def main(debug: bool) -> None:
     """Random hyperparameter search for PyTorch MLPs: a YAML file in, a runs/ folder out."""
 
 
+class DurationType(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from .ci import parse_duration
+
+        try:
+            return value if isinstance(value, float) else parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class ThresholdType(click.ParamType):
+    name = "METRIC=VALUE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .ci import Threshold, parse_threshold
+
+        try:
+            return value if isinstance(value, Threshold) else parse_threshold(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def ci_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``run`` and ``resume`` share: time limit, thresholds, JSON summary, quiet."""
+    options = [
+        click.option("--max-time", type=DurationType(), help="Start no trial after this long (e.g. 90s, 10m, 1h30m); "
+                     "the run ends 'stopped' and `hpsearch resume` finishes it. [default: no limit]"),
+        click.option("--fail-under", "thresholds", type=ThresholdType(), multiple=True,
+                     help="Exit 1 if the best trial's METRIC (val_acc, train_acc) is below VALUE, e.g. val_acc=0.9. Repeatable."),
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+                     help="Write a JSON summary (status, trials, best, thresholds, seconds) to this file, or - for stdout."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only the final summary."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @CONFIG_ARG
 @click.option("--trials", type=click.IntRange(min=1), help="Override the config's number of trials.")
@@ -61,51 +102,107 @@ def main(debug: bool) -> None:
 @click.option("--device", help="Override the config's device: auto, cpu, cuda or cuda:N.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write here instead of runs/<name>-<timestamp>/ (must be new or empty).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
+@click.option("--smoke", is_flag=True, help="CI smoke test: 2 trials x 1 epoch on a stratified subset of "
+              "512 training examples; everything else real.")
+@ci_options
 @handle_errors
 def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, device: str | None,
-        run_dir: Path | None, quiet: bool) -> None:
+        run_dir: Path | None, smoke: bool, max_time: float | None, thresholds: tuple[Any, ...],
+        json_path: Path | None, quiet: bool) -> None:
     """Run the search described by CONFIG and write its runs folder."""
-    cfg = load_config(config).with_overrides(trials=trials, epochs=epochs, seed=seed, device=device)
-    from .progress import ProgressObserver
-    from .search import SearchInterrupted, run_search
+    cfg = load_config(config)
+    if smoke:
+        from .ci import smoke_config
 
-    observer = ProgressObserver(quiet=quiet)
+        cfg = smoke_config(cfg)
+    cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device)
+    from .search import run_search
+
+    _search(lambda observer: run_search(cfg, run_dir, observer, max_seconds=max_time), list(thresholds), json_path, quiet)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@ci_options
+@handle_errors
+def resume(run_dir: Path, max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
+    """Continue the stopped, interrupted or killed search in RUN_DIR.
+
+    Finished trials are kept; interrupted or half-written ones run again from scratch; the rest are
+    the trials an unbroken run draws. Refuses a folder whose config.yaml was edited.
+    """
+    from .search import resume_search
+
+    _search(lambda observer: resume_search(run_dir, observer, max_seconds=max_time), list(thresholds), json_path, quiet)
+
+
+def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool) -> None:
+    """Run a search under Ctrl-C/SIGTERM handling, print the summary and thresholds, set the exit code."""
+    from .ci import check_thresholds
+    from .errors import SearchInterrupted
+    from .interrupts import signals_as_interrupt
+    from .progress import ProgressObserver
+
+    to_stdout = json_path is not None and str(json_path) == "-"
+    observer = ProgressObserver(quiet=quiet, out=sys.stderr if to_stdout else None)
     try:
-        result = run_search(cfg, run_dir, observer)
-    except SearchInterrupted as exc:
+        with signals_as_interrupt():
+            result = start(observer)
+    except (SearchInterrupted, KeyboardInterrupt) as exc:
         observer.close()
-        click.echo(f"\ninterrupted: {exc}", err=True)
+        click.echo(f"\ninterrupted: {exc if isinstance(exc, SearchInterrupted) else 'stopped by a signal'}", err=True)
+        if isinstance(exc, SearchInterrupted) and exc.result is not None and json_path is not None:
+            _write_json(json_path, exc.result, check_thresholds(thresholds, None), EXIT_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
     observer.close()
-    _print_summary(cfg, result)
-    if result.best is None:
-        sys.exit(EXIT_NO_TRIAL)
+    _print_summary(result, to_stdout)
+    checks = check_thresholds(thresholds, result.best[1] if result.best else None)
+    for check in checks:
+        figure = "no completed trial" if check.value is None else f"{check.value:.4f}"
+        verdict = "passed" if check.passed else "FAILED"
+        click.echo(f"threshold {check.threshold}: {verdict} (best: {figure})", err=to_stdout or not check.passed)
+    code = EXIT_NO_TRIAL if result.best is None or not all(c.passed for c in checks) else 0
+    if json_path is not None:
+        _write_json(json_path, result, checks, code)
+    sys.exit(code)
 
 
-def _print_summary(cfg: SearchConfig, result: Any) -> None:
+def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
+    from .ci import summary
+    from .store import to_json, write_text_atomic
+
+    text = to_json(summary(result, checks, code))
+    if str(path) == "-":
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(path, text)
+
+
+def _print_summary(result: Any, err: bool = False) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
-    click.echo(f"\n{len(result.trials)} trials in {result.seconds:.1f}s ({counts}); results in {result.run_dir}")
+    click.echo(f"\n{len(result.trials)} trials in {result.seconds:.1f}s ({counts}); results in {result.run_dir}", err=err)
+    if result.stop_reason:
+        click.echo(f"stopped: {result.stop_reason}", err=err)
     if result.best is None:
         click.echo("no trial completed: see the trials' result.json for why", err=True)
         return
     trial, best = result.best
     click.echo(f"best trial {trial.id:04d} (epoch {best.best_epoch}): val_acc {pct(best.val_acc)}, "
-               f"train_acc {pct(best.train_acc)}, gap {signed_pct(best.gap)}")
+               f"train_acc {pct(best.train_acc)}, gap {signed_pct(best.gap)}", err=err)
     for name, value in trial.params.items():
-        click.echo(f"  {name:<14} {format_value(name, value)}")
-    _print_diagnosis(result.run_dir)
+        click.echo(f"  {name:<14} {format_value(name, value)}", err=err)
+    _print_diagnosis(result.run_dir, err)
 
 
-def _print_diagnosis(run_dir: Path) -> None:
+def _print_diagnosis(run_dir: Path, err: bool = False) -> None:
     """The run's bias/variance summary and what to try next (the same lines ``compare`` ends with)."""
     from .report import run_summary, trial_rows
     from .store import RunRecord
 
     record = RunRecord(run_dir)
     for line in run_summary(record, trial_rows(record))[1:]:
-        click.echo(line.strip())
-    click.echo(f"compare all trials: hpsearch compare {run_dir}")
+        click.echo(line.strip(), err=err)
+    click.echo(f"compare all trials: hpsearch compare {run_dir}", err=err)
 
 
 @main.command()

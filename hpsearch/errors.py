@@ -46,3 +46,15 @@ class DataError(HpsearchError, ValueError):
 
 class RunDirError(HpsearchError):
     """The run folder cannot be used (it already holds a run, is locked, or is not a run)."""
+
+
+class SearchInterrupted(HpsearchError):
+    """SIGINT or SIGTERM stopped the search; the run folder was closed with status ``interrupted``.
+
+    ``hpsearch resume`` continues it. The CLI maps this to exit code 130.
+    """
+
+    def __init__(self, run_dir: object, result: object = None) -> None:
+        super().__init__(f"search interrupted; partial results in {run_dir}; continue with: hpsearch resume {run_dir}")
+        self.run_dir = run_dir
+        self.result = result  # the search.SearchResult so far (status interrupted)

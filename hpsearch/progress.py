@@ -1,12 +1,14 @@
 """Terminal progress for ``hpsearch run``: tqdm bars over trials and epochs, a line per trial.
 
-When stderr is not a terminal (a CI log, a pipe) there are no bar redraws, only the lines.
+Bars are drawn only when both stdout and stderr are terminals. In a CI log or a pipe there are no
+redraws, only whole lines, each flushed as it is written so the log follows the search live.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from tqdm import tqdm
@@ -24,20 +26,40 @@ def trial_line(trial: Trial, result: TrialResult) -> str:
             + (f"  ({result.error})" if result.error and result.status != "completed" else ""))
 
 
+def interactive() -> bool:
+    """True when a person watches a terminal: both streams are ttys (not a CI log, not a pipe)."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 class ProgressObserver(SearchObserver):
-    def __init__(self, quiet: bool = False, bars: bool | None = None) -> None:
+    """Lines go to ``out`` (stdout by default; stderr when stdout carries ``--json -``)."""
+
+    def __init__(self, quiet: bool = False, bars: bool | None = None, out: TextIO | None = None) -> None:
         self.quiet = quiet
-        self.bars = (sys.stderr.isatty() if bars is None else bars) and not quiet
+        self.out = out
+        self.bars = (interactive() if bars is None else bars) and not quiet
         self.trial_bar: tqdm | None = None
         self.epoch_bar: tqdm | None = None
         self.epochs = 0
 
+    def line(self, text: str) -> None:
+        out = self.out or sys.stdout
+        if self.bars:
+            tqdm.write(text, file=out)
+        else:
+            click.echo(text, file=out)
+        out.flush()
+
     def search_started(self, config: SearchConfig, run_dir: Path, device: object) -> None:
         self.epochs = config.epochs
         if not self.quiet:
-            click.echo(f"search {config.name}: {config.trials} trials x {config.epochs} epochs on {device}, writing {run_dir}")
+            self.line(f"search {config.name}: {config.trials} trials x {config.epochs} epochs on {device}, writing {run_dir}")
+
+    def trials_planned(self, done: int, pending: list[int]) -> None:
+        if done and not self.quiet:
+            self.line(f"resuming: {done} trial(s) kept, {len(pending)} to run")
         if self.bars:
-            self.trial_bar = tqdm(total=config.trials, desc="trials", unit="trial", position=0)
+            self.trial_bar = tqdm(total=len(pending), desc="trials", unit="trial", position=0)
 
     def trial_started(self, trial: Trial) -> None:
         if self.bars:
@@ -53,11 +75,15 @@ class ProgressObserver(SearchObserver):
             self.epoch_bar.close()
             self.epoch_bar = None
         if not self.quiet:
-            tqdm.write(trial_line(trial, result), file=sys.stdout)
+            self.line(trial_line(trial, result))
         if self.trial_bar is not None:
             self.trial_bar.update(1)
+
+    def warning(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
 
     def close(self) -> None:
         for bar in (self.epoch_bar, self.trial_bar):
             if bar is not None:
                 bar.close()
+        self.epoch_bar = self.trial_bar = None

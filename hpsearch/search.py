@@ -1,10 +1,17 @@
-"""The search loop: sample each trial, train it, record it; failures are data, not crashes."""
+"""The search loop: sample each trial, train it, record it; failures are data, not crashes.
+
+``run_search`` starts a run folder and ``resume_search`` continues one; both hand the ids still to
+run to ``run_trials``, which samples trial i from (seed, i) alone, so a resumed search trains
+exactly the trials an unbroken one would have. The run folder, not memory, is the record: every
+file is written atomically, and trials.csv and run.json are rebuilt from the trial folders.
+"""
 
 from __future__ import annotations
 
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,35 +22,37 @@ import torch
 from . import __version__
 from .config import SearchConfig, config_to_dict
 from .data import load_data
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, SearchInterrupted
+from .formatting import duration
+from .resume import load_resumable
+from .runlock import RunLock
 from .sampler import Trial, sample_trial
-from .store import RunStore
+from .store import RunStore, TrialRecord
 from .trainer import DeviceData, EpochMetrics, TrialResult, resolve_device, train_trial
+
+__all__ = ["SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search", "run_trials"]
 
 
 class SearchObserver:
     """Hooks for progress display; the default does nothing. The CLI's draws bars and lines."""
 
     def search_started(self, config: SearchConfig, run_dir: Path, device: torch.device) -> None: ...
+    def trials_planned(self, done: int, pending: list[int]) -> None: ...
     def trial_started(self, trial: Trial) -> None: ...
     def epoch_finished(self, trial: Trial, metrics: EpochMetrics) -> None: ...
     def trial_finished(self, trial: Trial, result: TrialResult) -> None: ...
-
-
-class SearchInterrupted(Exception):
-    """The user interrupted the search; the run folder was closed with status ``interrupted``."""
-
-    def __init__(self, run_dir: Path) -> None:
-        super().__init__(f"search interrupted; partial results in {run_dir}")
-        self.run_dir = run_dir
+    def warning(self, message: str) -> None: ...
 
 
 @dataclass
 class SearchResult:
     run_dir: Path
-    status: str  # completed | no_trial_completed
-    trials: list[tuple[Trial, TrialResult]] = field(default_factory=list)
-    seconds: float = 0.0
+    status: str  # completed | no_trial_completed | stopped | interrupted
+    trials: list[tuple[Trial, TrialResult]] = field(default_factory=list)  # finished ones, by id
+    seconds: float = 0.0  # this invocation's wall time
+    planned: int = 0  # the config's number of trials
+    stop_reason: str | None = None  # why trials were left unstarted (--max-time)
+    interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
 
     @property
     def best(self) -> tuple[Trial, TrialResult] | None:
@@ -54,7 +63,27 @@ class SearchResult:
         counts: dict[str, int] = {}
         for _, result in self.trials:
             counts[result.status] = counts.get(result.status, 0) + 1
+        if self.interrupted:
+            counts["interrupted"] = len(self.interrupted)
         return counts
+
+
+@dataclass
+class TimeLimit:
+    """``--max-time``: no trial starts once ``seconds`` have passed since the search began."""
+
+    seconds: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    start: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+    def reached(self) -> bool:
+        return self.seconds is not None and self.elapsed() >= self.seconds
 
 
 def _now() -> str:
@@ -65,6 +94,20 @@ def _versions() -> dict[str, str]:
     return {"python": platform.python_version(), "torch": torch.__version__, "hpsearch": __version__, "platform": platform.platform()}
 
 
+def _device(config: SearchConfig) -> torch.device:
+    try:
+        return resolve_device(config.device)
+    except ValueError as exc:
+        raise ConfigError([Problem("device", str(exc))], config.source) from None
+
+
+def _lock(root: Path, observer: SearchObserver) -> RunLock:
+    lock = RunLock(root).acquire()
+    if lock.took_over is not None:
+        observer.warning(f"took over the stale lock {lock.path} of process {lock.took_over}, which no longer runs")
+    return lock
+
+
 def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:
     """A trials.csv row: id, status, the params, then the best epoch's figures."""
     return {"trial": trial.id, "status": result.status, **trial.params, "val_acc": result.val_acc,
@@ -73,49 +116,108 @@ def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:
 
 
 def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer: SearchObserver | None = None,
-               runs_root: str | Path = "runs") -> SearchResult:
+               runs_root: str | Path = "runs", max_seconds: float | None = None,
+               clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Run the whole search and write its folder; returns every trial's result.
 
-    Bad config or data raise before anything is written. Ctrl-C closes the folder as
-    ``interrupted`` and raises SearchInterrupted.
+    Bad config or data raise before anything is written. SIGINT (and SIGTERM, under
+    ``interrupts.signals_as_interrupt``) closes the folder as ``interrupted`` and raises
+    SearchInterrupted. With ``max_seconds``, no trial starts after that long (status ``stopped``).
     """
     observer = observer or SearchObserver()
-    try:
-        device = resolve_device(config.device)
-    except ValueError as exc:
-        raise ConfigError([Problem("device", str(exc))], config.source) from None
+    limit = TimeLimit(max_seconds, clock)
+    device = _device(config)
     dataset = load_data(config.data)
     store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
-    store.write_config(config_to_dict(config))
-    info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running", "started": _now(),
-                            "ended": None, "device": str(device), "versions": _versions(),
-                            "argv": sys.argv, "data": dataset.summary()}
-    store.write_run_info(info)
-    data = DeviceData.from_dataset(dataset, device)
-    observer.search_started(config, store.root, device)
-    outcome = SearchResult(store.root, "running")
-    header = ["trial", "status", *config.space, "val_acc", "train_acc", "gap", "best_epoch", "seconds"]
-    start = time.perf_counter()
+    lock = _lock(store.root, observer)
+    info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
     try:
-        for trial_id in range(config.trials):
-            trial = sample_trial(config, trial_id)
-            result = _run_trial(trial, data, config.epochs, store, observer)
-            outcome.trials.append((trial, result))
-            store.write_trials_csv(header, (trial_row(t, r) for t, r in outcome.trials))
-    except KeyboardInterrupt:
-        outcome.seconds = time.perf_counter() - start
+        digest = store.write_config(config_to_dict(config))
+        info.update({"started": _now(), "ended": None, "device": str(device), "versions": _versions(),
+                                "argv": sys.argv, "data": dataset.summary(), "config_sha256": digest})
+        store.write_run_info(info)
+        data = DeviceData.from_dataset(dataset, device)
+        observer.search_started(config, store.root, device)
+        return run_trials(config, store, info, data, list(range(config.trials)), [], observer, limit)
+    except KeyboardInterrupt:  # before the loop: nothing trained, the folder says interrupted
+        outcome = SearchResult(store.root, "interrupted", planned=config.trials, seconds=limit.elapsed())
         _close(store, info, outcome, "interrupted")
-        raise SearchInterrupted(store.root) from None
-    outcome.seconds = time.perf_counter() - start
-    outcome.status = "completed" if outcome.best else "no_trial_completed"
+        raise SearchInterrupted(store.root, outcome) from None
+    finally:
+        lock.release()
+
+
+def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
+                  clock: Callable[[], float] = time.monotonic) -> SearchResult:
+    """Continue a stopped, interrupted or killed search in ``run_dir`` with the config it started with.
+
+    Finished trials (completed, diverged, failed) are kept as they are; the others run from scratch.
+    Raises RunDirError if the folder is not a run, is in use, or its config.yaml was edited.
+    """
+    observer = observer or SearchObserver()
+    limit = TimeLimit(max_seconds, clock)
+    root = Path(run_dir)
+    lock = _lock(root, observer)
+    try:
+        state = load_resumable(root)
+        config, info, store = state.config, state.info, RunStore(root)
+        if not state.pending and info.get("status") in ("completed", "no_trial_completed"):
+            status = info["status"]
+            return SearchResult(root, status, state.done, limit.elapsed(), config.trials)
+        device = _device(config)
+        data = DeviceData.from_dataset(load_data(config.data), device)
+        store.remove_temp_files()
+        info.update(status="running", ended=None)
+        info.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv})
+        store.write_run_info(info)
+        observer.search_started(config, root, device)
+        return run_trials(config, store, info, data, state.pending, state.done, observer, limit)
+    finally:
+        lock.release()
+
+
+def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], data: DeviceData, pending: list[int],
+               done: list[tuple[Trial, TrialResult]], observer: SearchObserver, limit: TimeLimit) -> SearchResult:
+    """Sample, train and record trials ``pending`` (in order) into an open run folder, then close it.
+
+    ``done`` holds the trials already finished in the folder; trials.csv and run.json's summary
+    cover them and the new ones, by trial id, so the result does not depend on how the work was split.
+    """
+    outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
+    observer.trials_planned(len(done), list(pending))
+    current: int | None = None
+    try:
+        for position, trial_id in enumerate(pending):
+            if limit.reached():
+                outcome.stop_reason = (f"--max-time {duration(limit.seconds or 0)} reached; {len(pending) - position} "
+                                       f"trial(s) not started (hpsearch resume {store.root} runs them)")
+                break
+            trial = sample_trial(config, trial_id)
+            store.clear_trial(trial_id)
+            current = trial_id
+            result = _run_trial(trial, data, config.epochs, store, observer)
+            outcome.trials = sorted([*outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
+            _write_trials_csv(config, store, outcome)
+    except KeyboardInterrupt:
+        outcome.status, outcome.seconds = "interrupted", limit.elapsed()
+        if current is not None and TrialRecord(store.trial_dir(current)).status == "interrupted":
+            outcome.interrupted = [current]
+        _write_trials_csv(config, store, outcome)
+        _close(store, info, outcome, "interrupted")
+        raise SearchInterrupted(store.root, outcome) from None
+    outcome.seconds = limit.elapsed()
+    _write_trials_csv(config, store, outcome)  # also when nothing ran: a kill may have beaten the last rewrite
+    if outcome.stop_reason is not None:
+        outcome.status = "stopped"
+    else:
+        outcome.status = "completed" if outcome.best else "no_trial_completed"
     _close(store, info, outcome, outcome.status)
     return outcome
 
 
 def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, observer: SearchObserver) -> TrialResult:
-    store.write_params(trial.id, {"trial": trial.id, "seed": trial.seed, "params": trial.params,
-                                  "hyperparameters": trial.hyperparameters})
-    observer.trial_started(trial)
+    """Train one trial and record it. An exception is a ``failed`` result; KeyboardInterrupt marks the
+    trial ``interrupted`` (unless its result.json, final once written, already exists) and propagates."""
     history: list[dict[str, Any]] = []
 
     def on_epoch(metrics: EpochMetrics) -> None:
@@ -125,22 +227,38 @@ def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, obs
 
     began = time.perf_counter()
     try:
-        result = train_trial(trial, data, epochs, on_epoch)
+        store.write_params(trial.id, {"trial": trial.id, "seed": trial.seed, "params": trial.params,
+                                      "hyperparameters": trial.hyperparameters})
+        observer.trial_started(trial)
+        try:
+            result = train_trial(trial, data, epochs, on_epoch)
+        except Exception as exc:  # a failing trial is recorded, the search goes on
+            result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
+        store.write_result(trial.id, result.to_dict())
     except KeyboardInterrupt:
-        store.write_result(trial.id, TrialResult("interrupted", seconds=time.perf_counter() - began).to_dict())
+        if not (store.trial_dir(trial.id) / "result.json").exists():
+            store.write_result(trial.id, TrialResult("interrupted", seconds=time.perf_counter() - began).to_dict())
         raise
-    except Exception as exc:  # a failing trial is recorded, the search goes on
-        result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
-    store.write_result(trial.id, result.to_dict())
     observer.trial_finished(trial, result)
     return result
 
 
+def _write_trials_csv(config: SearchConfig, store: RunStore, outcome: SearchResult) -> None:
+    header = ["trial", "status", *config.space, "val_acc", "train_acc", "gap", "best_epoch", "seconds"]
+    store.write_trials_csv(header, (trial_row(t, r) for t, r in outcome.trials))
+
+
 def _close(store: RunStore, info: dict[str, Any], outcome: SearchResult, status: str) -> None:
+    """Write run.json's final state. ``seconds`` adds up the time of every invocation on the folder."""
     best = outcome.best
-    info.update(status=status, ended=_now(), seconds=round(outcome.seconds, 3), trials=outcome.counts())
+    previous = info.get("seconds") or 0.0  # what earlier invocations recorded (none for a new run)
+    info.update(status=status, ended=_now(), seconds=round(previous + outcome.seconds, 3), trials=outcome.counts())
+    info.pop("best", None)
+    info.pop("stopped", None)
     if best is not None:
         trial, result = best
         info["best"] = {"trial": trial.id, "params": trial.params, "val_acc": result.val_acc,
                         "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch}
+    if outcome.stop_reason is not None:
+        info["stopped"] = outcome.stop_reason
     store.write_run_info(info)

@@ -9,15 +9,20 @@ instant leaves either the old or the new file, never half of one):
     <run>/trials/<NNNN>/params.json    the sampled parameters and the full hyperparameters
     <run>/trials/<NNNN>/metrics.jsonl  one JSON line per epoch
     <run>/trials/<NNNN>/result.json    status, best epoch and its accuracies, gap, seconds
+    <run>/run.lock                     while a process writes the folder: its pid (see runlock.py)
+
+run.json records the sha256 of config.yaml, so ``hpsearch resume`` can refuse a hand-edited config.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -72,6 +77,10 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def trial_dir_name(trial_id: int) -> str:
     return f"{trial_id:04d}"
 
@@ -114,8 +123,22 @@ class RunStore:
     def trial_dir(self, trial_id: int) -> Path:
         return self.root / "trials" / trial_dir_name(trial_id)
 
-    def write_config(self, config: Mapping[str, Any]) -> None:
-        write_text_atomic(self.root / "config.yaml", yaml.safe_dump(dict(config), sort_keys=False))
+    def write_config(self, config: Mapping[str, Any]) -> str:
+        """Write config.yaml; returns the sha256 of its text (kept in run.json to detect edits)."""
+        text = yaml.safe_dump(dict(config), sort_keys=False)
+        write_text_atomic(self.root / "config.yaml", text)
+        return text_sha256(text)
+
+    def clear_trial(self, trial_id: int) -> None:
+        """Remove what an interrupted or half-written attempt at a trial left, so it reruns from scratch."""
+        path = self.trial_dir(trial_id)
+        if path.exists():
+            shutil.rmtree(path)
+
+    def remove_temp_files(self) -> None:
+        """Delete temporary files a killed writer left behind (only the lock holder may call this)."""
+        for tmp in [*self.root.glob(".*.tmp"), *self.root.glob("trials/*/.*.tmp")]:
+            tmp.unlink(missing_ok=True)
 
     def write_run_info(self, info: Mapping[str, Any]) -> None:
         write_json_atomic(self.root / "run.json", info)

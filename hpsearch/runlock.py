@@ -1,0 +1,96 @@
+"""One writer per run folder: a lock file holding the owner's pid, taken over when its owner is dead.
+
+The lock file is created whole (written to a temporary file, then hard-linked into place, which
+fails if the lock exists), so a reader never sees an empty one. A lock left by a process that no
+longer exists (``kill -9``, a crash, a lost machine) is stale: the next writer takes it over and
+says so. A lock from another host cannot be checked and is always respected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from .errors import RunDirError
+
+LOCK_NAME = "run.lock"
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with ``pid`` exists on this host (or we cannot tell: Windows)."""
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+class RunLock:
+    """``with RunLock(run_dir) as lock:`` holds ``run_dir/run.lock``; ``lock.took_over`` names the
+    dead pid whose stale lock was replaced, or is None."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.path = self.root / LOCK_NAME
+        self.took_over: int | None = None
+        self.held = False
+
+    def acquire(self) -> RunLock:
+        owner = {"pid": os.getpid(), "host": socket.gethostname()}
+        for _ in range(3):
+            if self._link(owner):
+                self.held = True
+                return self
+            other = self._read()
+            if other is None:  # released between our attempt and the read: try again
+                continue
+            pid, host = other.get("pid"), other.get("host")
+            if not isinstance(pid, int) or host != owner["host"] or pid_alive(pid):
+                raise RunDirError(
+                    f"run folder {self.root} is in use by process {pid} on {host} (lock file {self.path}); "
+                    f"wait for it to finish, or delete {self.path} if that process is gone")
+            self.took_over = pid
+            self.path.unlink(missing_ok=True)
+        raise RunDirError(f"could not take the lock {self.path}: another process keeps taking it")
+
+    def _link(self, owner: dict[str, object]) -> bool:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".run.lock.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(owner, handle)
+            os.link(tmp, self.path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def _read(self) -> dict[str, object] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
