@@ -19,12 +19,16 @@ _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 
 
 def smoke_config(config: SearchConfig) -> SearchConfig:
-    """The same search shrunk to prove the pipeline works: 2 trials of 1 epoch on a stratified
+    """The same search shrunk to prove the pipeline works: 2 trials of 1 epoch (with a scheduler:
+    its first rung plus one, so a decision and a checkpoint happen) on a stratified
     subset of at most 512 training examples. Device, model, data loading and logging stay real;
     the name gains ``-smoke`` so its runs folder is not mistaken for a real search."""
     raw = config_to_dict(config)
     subset = SMOKE_SUBSET if config.data.subset is None else min(config.data.subset, SMOKE_SUBSET)
-    raw.update(name=f"{config.name}-smoke", trials=min(config.trials, SMOKE_TRIALS), epochs=SMOKE_EPOCHS)
+    epochs = SMOKE_EPOCHS
+    if config.scheduler.name != "none":  # reach the first rung and go past it: decisions and checkpoints run too
+        epochs = min(config.epochs, config.scheduler.min_epochs + 1)
+    raw.update(name=f"{config.name}-smoke", trials=min(config.trials, SMOKE_TRIALS), epochs=epochs)
     raw["data"]["subset"] = subset
     return parse_config(raw, source=config.source)
 

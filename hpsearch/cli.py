@@ -94,6 +94,27 @@ def ci_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+class DevicesType(click.ParamType):
+    name = "DEVICE[,DEVICE...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        from .config import DEVICE_PATTERN
+
+        names = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
+        bad = [n for n in names if not DEVICE_PATTERN.match(n) or n == "auto"]
+        if bad:
+            self.fail(f"{', '.join(map(repr, bad))}: expected a comma-separated list of cpu, cuda or cuda:N", param, ctx)
+        return names
+
+
+def parallel_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--workers`` and ``--devices``, shared by ``run`` and ``resume``."""
+    command = click.option("--devices", type=DevicesType(), help="Spread the workers over these devices, round-robin, "
+                           "e.g. cuda:0,cuda:1 (several workers may share one). [default: the config's device]")(command)
+    return click.option("--workers", type=click.IntRange(min=1), help="Train this many trials at once, each in its "
+                        "own process. [default: the config's workers, 1]")(command)
+
+
 @main.command()
 @CONFIG_ARG
 @click.option("--trials", type=click.IntRange(min=1), help="Override the config's number of trials.")
@@ -102,38 +123,44 @@ def ci_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--device", help="Override the config's device: auto, cpu, cuda or cuda:N.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write here instead of runs/<name>-<timestamp>/ (must be new or empty).")
-@click.option("--smoke", is_flag=True, help="CI smoke test: 2 trials x 1 epoch on a stratified subset of "
-              "512 training examples; everything else real.")
+@click.option("--smoke", is_flag=True, help="CI smoke test: 2 trials x 1 epoch (with a scheduler: up to its "
+              "first rung and one epoch more) on a stratified subset of 512 training examples; everything else real.")
+@parallel_options
 @ci_options
 @handle_errors
 def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, device: str | None,
-        run_dir: Path | None, smoke: bool, max_time: float | None, thresholds: tuple[Any, ...],
-        json_path: Path | None, quiet: bool) -> None:
+        run_dir: Path | None, smoke: bool, workers: int | None, devices: list[str] | None, max_time: float | None,
+        thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Run the search described by CONFIG and write its runs folder."""
     cfg = load_config(config)
     if smoke:
         from .ci import smoke_config
 
         cfg = smoke_config(cfg)
-    cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device)
+    cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, workers=workers)
     from .search import run_search
 
-    _search(lambda observer: run_search(cfg, run_dir, observer, max_seconds=max_time), list(thresholds), json_path, quiet)
+    _search(lambda observer: run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices),
+            list(thresholds), json_path, quiet)
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@parallel_options
 @ci_options
 @handle_errors
-def resume(run_dir: Path, max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
+def resume(run_dir: Path, workers: int | None, devices: list[str] | None, max_time: float | None,
+           thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Continue the stopped, interrupted or killed search in RUN_DIR.
 
-    Finished trials are kept; interrupted or half-written ones run again from scratch; the rest are
-    the trials an unbroken run draws. Refuses a folder whose config.yaml was edited.
+    Finished trials are kept; interrupted ones continue from their last rung checkpoint (with a
+    scheduler) or run again from scratch; the rest are the trials an unbroken run draws. Refuses a
+    folder whose config.yaml was edited.
     """
     from .search import resume_search
 
-    _search(lambda observer: resume_search(run_dir, observer, max_seconds=max_time), list(thresholds), json_path, quiet)
+    _search(lambda observer: resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices),
+            list(thresholds), json_path, quiet)
 
 
 def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool) -> None:

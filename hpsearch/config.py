@@ -21,6 +21,27 @@ from .yamlio import line_of, read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 DATASETS = ("synthetic",)
+SCHEDULERS = ("none", "asha", "hyperband")
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Early stopping (see schedulers.py): ``none`` trains every trial all its epochs; ``asha``
+    judges trials at min_epochs * eta**k epochs and lets only the top 1/eta go on; ``hyperband``
+    runs ``brackets`` ASHA brackets (None: one per rung, plus one that never stops)."""
+
+    name: str = "none"
+    min_epochs: int = 1
+    eta: int = 3
+    brackets: int | None = None  # hyperband only
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.name != "none":
+            out.update(min_epochs=self.min_epochs, eta=self.eta)
+        if self.name == "hyperband" and self.brackets is not None:
+            out["brackets"] = self.brackets
+        return out
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,9 @@ class SearchConfig:
     data: DataConfig = field(default_factory=DataConfig)
     fixed: dict[str, Any] = field(default_factory=dict)
     space: dict[str, Distribution] = field(default_factory=dict)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    workers: int = 1  # trials trained at once, each in its own process
+    threads: int = 1  # torch CPU threads per trial: fixed, so metrics do not depend on ``workers``
     source: str | None = None  # the file it was read from, for messages
 
     def with_overrides(self, **overrides: Any) -> SearchConfig:
@@ -68,6 +92,9 @@ def config_to_dict(config: SearchConfig) -> dict[str, Any]:
         "data": dataclasses.asdict(config.data),
         "fixed": dict(config.fixed),
         "space": {name: dist.to_dict() for name, dist in config.space.items()},
+        "scheduler": config.scheduler.to_dict(),
+        "workers": config.workers,
+        "threads": config.threads,
     }
 
 
@@ -155,7 +182,27 @@ class _Reader:
         fixed = self.fixed(raw.get("fixed"), raw)
         space = self.space(raw.get("space"), raw)
         self.cross_check(fixed, space, raw)
-        return SearchConfig(name, seed, trials, epochs, device, float(target), data, fixed, space, source)
+        scheduler = self.scheduler(raw.get("scheduler"), raw)
+        workers = self.value(raw, "workers", "", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+        threads = self.value(raw, "threads", "", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+        return SearchConfig(name, seed, trials, epochs, device, float(target), data, fixed, space,
+                            scheduler=scheduler, workers=workers, threads=threads, source=source)
+
+    def scheduler(self, raw: Any, parent: Mapping) -> SchedulerConfig:
+        allowed = [f.name for f in dataclasses.fields(SchedulerConfig)]
+        if isinstance(raw, str):  # ``scheduler: asha`` is short for ``scheduler: {name: asha}``
+            raw = {"name": raw}
+        raw = self.mapping(raw, "scheduler", allowed, parent, "scheduler")
+        name = self.value(raw, "name", "scheduler.", "none", lambda v: v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}")
+        min_epochs = self.value(raw, "min_epochs", "scheduler.", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+        eta = self.value(raw, "eta", "scheduler.", 3, lambda v: _is_int(v) and v >= 2, "an integer >= 2")
+        brackets = self.value(raw, "brackets", "scheduler.", None, lambda v: v is None or (_is_int(v) and v >= 1), "an integer >= 1")
+        if name == "none" and raw.keys() - {"name"}:
+            self.fail("scheduler", f"{', '.join(sorted(raw.keys() - {'name'}))} apply only to asha and hyperband; "
+                      "set scheduler.name", parent, "scheduler")
+        if name == "asha" and "brackets" in raw:
+            self.fail("scheduler.brackets", "applies only to name: hyperband (asha is one bracket)", raw, "brackets")
+        return SchedulerConfig(name, min_epochs, eta, brackets)
 
     def data(self, raw: Any, parent: Mapping) -> DataConfig:
         allowed = [f.name for f in dataclasses.fields(DataConfig)]

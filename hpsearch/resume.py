@@ -1,8 +1,9 @@
 """What ``hpsearch resume`` continues: the run folder read back and checked, split into kept and pending.
 
-A trial is kept when its result.json says completed, diverged or failed: those are final, and
-rerunning them would only spend time to reach the same record. Anything else (no result.json, a
-result marked interrupted) is pending and runs again from scratch. The config comes from the
+A trial is kept when its result.json says completed, stopped (by the scheduler), diverged or
+failed: those are final, and rerunning them would only spend time to reach the same record.
+Anything else (no result.json, a result marked interrupted) is pending: it continues from its last
+rung checkpoint when it has one (see driver.py), else it runs again from scratch. The config comes from the
 folder's config.yaml, checked against the sha256 run.json recorded when the run began, so a
 resumed search can only be the search that was started.
 """
@@ -20,7 +21,7 @@ from .sampler import Trial, sample_trial
 from .store import RunRecord, TrialRecord, text_sha256
 from .trainer import TrialResult
 
-FINAL_STATUSES = ("completed", "diverged", "failed")
+FINAL_STATUSES = ("completed", "stopped", "diverged", "failed")
 
 
 @dataclass
@@ -35,7 +36,8 @@ def result_from_record(record: dict[str, Any]) -> TrialResult:
     """A TrialResult from a result.json (per-epoch figures stay in metrics.jsonl)."""
     return TrialResult(status=record["status"], best_epoch=record.get("best_epoch"), train_acc=record.get("train_acc"),
                        val_acc=record.get("val_acc"), gap=record.get("gap"), seconds=record.get("seconds", 0.0),
-                       num_parameters=record.get("num_parameters"), error=record.get("error"))
+                       num_parameters=record.get("num_parameters"), error=record.get("error"),
+                       rung=record.get("rung"), decisions=list(record.get("decisions") or []))
 
 
 def load_resumable(root: Path) -> ResumeState:

@@ -15,7 +15,12 @@ bracket s starts its rungs at ``min_epochs * eta**s`` (more patient brackets for
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .config import SearchConfig
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,14 @@ class Decision:
         return dict(self.__dict__)
 
 
+class Scheduler(Protocol):
+    name: str
+
+    def rungs(self, trial_id: int) -> list[int]: ...
+    def report(self, trial_id: int, epoch: int, value: float) -> Decision | None: ...
+    def restore(self, trial_id: int, decisions: Iterable[Mapping[str, Any]]) -> None: ...
+
+
 class NoScheduler:
     """Every trial trains all its epochs."""
 
@@ -43,6 +56,22 @@ class NoScheduler:
 
     def report(self, trial_id: int, epoch: int, value: float) -> Decision | None:
         return None
+
+    def restore(self, trial_id: int, decisions: Iterable[Mapping[str, Any]]) -> None:
+        return None
+
+
+def make_scheduler(config: SearchConfig) -> Scheduler:
+    """The scheduler ``config.scheduler`` names. Hyperband without ``brackets`` gets one bracket per
+    rung plus one that never stops (Li et al.'s s_max + 1), e.g. 4 for epochs 27, min_epochs 1, eta 3."""
+    spec = config.scheduler
+    if spec.name == "none":
+        return NoScheduler()
+    brackets = 1
+    if spec.name == "hyperband":
+        default = len(ASHA(config.epochs, spec.min_epochs, spec.eta).rungs(0)) + 1
+        brackets = spec.brackets if spec.brackets is not None else default
+    return ASHA(config.epochs, spec.min_epochs, spec.eta, brackets)
 
 
 @dataclass
@@ -85,3 +114,9 @@ class ASHA:
         cutoff = ranked[keep - 1]
         rank = ranked.index(value) + 1
         return Decision(epoch, value, cutoff, rank, len(ranked), promoted=value >= cutoff)
+
+    def restore(self, trial_id: int, decisions: Iterable[Mapping[str, Any]]) -> None:
+        """Put back the rung values a trial recorded (its result.json or checkpoint): on resume the
+        rungs are rebuilt from the folder, so later decisions match an unbroken one-worker run."""
+        for decision in decisions:
+            self.recorded.setdefault((self.bracket(trial_id), int(decision["rung"])), []).append(float(decision["value"]))

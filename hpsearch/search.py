@@ -21,16 +21,21 @@ import torch
 
 from . import __version__
 from .config import SearchConfig, config_to_dict
-from .data import load_data
+from .data import Dataset, load_data
+from .driver import TrialDriver, rebuild_rungs
 from .errors import ConfigError, Problem, SearchInterrupted
 from .formatting import duration
 from .resume import load_resumable
 from .runlock import RunLock
 from .sampler import Trial, sample_trial
+from .schedulers import Scheduler, make_scheduler
 from .store import RunStore, TrialRecord
-from .trainer import DeviceData, EpochMetrics, TrialResult, resolve_device, train_trial
+from .trainer import DeviceData, EpochMetrics, TrainState, TrialResult, resolve_device, train_trial
 
-__all__ = ["SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search", "run_trials"]
+__all__ = ["Execution", "SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search", "run_trials"]
+
+
+BEST_STATUSES = ("completed", "stopped")
 
 
 class SearchObserver:
@@ -56,7 +61,9 @@ class SearchResult:
 
     @property
     def best(self) -> tuple[Trial, TrialResult] | None:
-        done = [(t, r) for t, r in self.trials if r.status == "completed" and r.val_acc is not None]
+        """The highest validation accuracy among completed and stopped trials (a stopped trial's
+        figures were measured like any other's; ASHA's survivors usually win anyway)."""
+        done = [(t, r) for t, r in self.trials if r.status in BEST_STATUSES and r.val_acc is not None]
         return max(done, key=lambda tr: (tr[1].val_acc, -tr[0].id)) if done else None
 
     def counts(self) -> dict[str, int]:
@@ -94,11 +101,16 @@ def _versions() -> dict[str, str]:
     return {"python": platform.python_version(), "torch": torch.__version__, "hpsearch": __version__, "platform": platform.platform()}
 
 
-def _device(config: SearchConfig) -> torch.device:
-    try:
-        return resolve_device(config.device)
-    except ValueError as exc:
-        raise ConfigError([Problem("device", str(exc))], config.source) from None
+def _devices(config: SearchConfig, devices: list[str] | None) -> list[torch.device]:
+    """The devices trials train on: ``devices`` (``--devices``, shared round-robin by the workers)
+    or the config's device. Raises ConfigError for one that does not exist here."""
+    found: list[torch.device] = []
+    for name in devices or [config.device]:
+        try:
+            found.append(resolve_device(name))
+        except ValueError as exc:
+            raise ConfigError([Problem("--devices" if devices else "device", str(exc))], config.source) from None
+    return found
 
 
 def _lock(root: Path, observer: SearchObserver) -> RunLock:
@@ -115,30 +127,43 @@ def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:
             "seconds": round(result.seconds, 3)}
 
 
+@dataclass
+class Execution:
+    """Where and how trials train: the dataset, the devices (shared round-robin by the workers) and
+    how many trials train at once (1: in this process; more: in spawned worker processes)."""
+
+    dataset: Dataset
+    devices: list[torch.device]
+    workers: int = 1
+
+
 def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer: SearchObserver | None = None,
                runs_root: str | Path = "runs", max_seconds: float | None = None,
-               clock: Callable[[], float] = time.monotonic) -> SearchResult:
+               clock: Callable[[], float] = time.monotonic, devices: list[str] | None = None) -> SearchResult:
     """Run the whole search and write its folder; returns every trial's result.
 
     Bad config or data raise before anything is written. SIGINT (and SIGTERM, under
     ``interrupts.signals_as_interrupt``) closes the folder as ``interrupted`` and raises
     SearchInterrupted. With ``max_seconds``, no trial starts after that long (status ``stopped``).
+    ``config.workers`` trials train at once, on ``devices`` (default: the config's device).
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
-    device = _device(config)
+    found = _devices(config, devices)
     dataset = load_data(config.data)
     store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
     lock = _lock(store.root, observer)
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
     try:
         digest = store.write_config(config_to_dict(config))
-        info.update({"started": _now(), "ended": None, "device": str(device), "versions": _versions(),
-                                "argv": sys.argv, "data": dataset.summary(), "config_sha256": digest})
+        info.update({"started": _now(), "ended": None, "device": str(found[0]), "versions": _versions(),
+                     "argv": sys.argv, "data": dataset.summary(), "config_sha256": digest})
+        if devices:
+            info["devices"] = [str(d) for d in found]
         store.write_run_info(info)
-        data = DeviceData.from_dataset(dataset, device)
-        observer.search_started(config, store.root, device)
-        return run_trials(config, store, info, data, list(range(config.trials)), [], observer, limit)
+        observer.search_started(config, store.root, found[0])
+        execution = Execution(dataset, found, config.workers)
+        return run_trials(config, store, info, execution, list(range(config.trials)), [], observer, limit)
     except KeyboardInterrupt:  # before the loop: nothing trained, the folder says interrupted
         outcome = SearchResult(store.root, "interrupted", planned=config.trials, seconds=limit.elapsed())
         _close(store, info, outcome, "interrupted")
@@ -148,11 +173,14 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
 
 
 def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> SearchResult:
+                  clock: Callable[[], float] = time.monotonic, workers: int | None = None,
+                  devices: list[str] | None = None) -> SearchResult:
     """Continue a stopped, interrupted or killed search in ``run_dir`` with the config it started with.
 
-    Finished trials (completed, diverged, failed) are kept as they are; the others run from scratch.
-    Raises RunDirError if the folder is not a run, is in use, or its config.yaml was edited.
+    Finished trials (completed, stopped, diverged, failed) are kept as they are; an interrupted
+    trial continues from its last rung checkpoint, or else runs from scratch. ``workers`` and
+    ``devices`` may differ from the first invocation's. Raises RunDirError if the folder is not a
+    run, is in use, or its config.yaml was edited.
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
@@ -164,47 +192,61 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
         if not state.pending and info.get("status") in ("completed", "no_trial_completed"):
             status = info["status"]
             return SearchResult(root, status, state.done, limit.elapsed(), config.trials)
-        device = _device(config)
-        data = DeviceData.from_dataset(load_data(config.data), device)
+        found = _devices(config, devices)
+        execution = Execution(load_data(config.data), found, workers or config.workers)
         store.remove_temp_files()
         info.update(status="running", ended=None)
         info.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv})
         store.write_run_info(info)
-        observer.search_started(config, root, device)
-        return run_trials(config, store, info, data, state.pending, state.done, observer, limit)
+        observer.search_started(config, root, found[0])
+        return run_trials(config, store, info, execution, state.pending, state.done, observer, limit)
     finally:
         lock.release()
 
 
-def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], data: DeviceData, pending: list[int],
+@dataclass
+class _Loop:
+    """What both ways of running trials (here, or on workers) share."""
+
+    config: SearchConfig
+    store: RunStore
+    scheduler: Scheduler
+    observer: SearchObserver
+    limit: TimeLimit
+    starts: dict[int, tuple[TrainState, list[dict[str, Any]]]]  # rung checkpoints to continue from
+    finished: Callable[[Trial, TrialResult], None]
+    started: list[int] = field(default_factory=list)  # trial ids started by this invocation
+
+
+def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], execution: Execution, pending: list[int],
                done: list[tuple[Trial, TrialResult]], observer: SearchObserver, limit: TimeLimit) -> SearchResult:
     """Sample, train and record trials ``pending`` (in order) into an open run folder, then close it.
 
     ``done`` holds the trials already finished in the folder; trials.csv and run.json's summary
     cover them and the new ones, by trial id, so the result does not depend on how the work was split.
+    The scheduler's rungs are rebuilt from the folder first, so a resumed search decides as before.
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
+    scheduler = make_scheduler(config)
+    starts = rebuild_rungs(scheduler, store, done, pending)
     observer.trials_planned(len(done), list(pending))
-    current: int | None = None
+
+    def finished(trial: Trial, result: TrialResult) -> None:
+        outcome.trials = sorted([*outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
+        _write_trials_csv(config, store, outcome)
+
+    loop = _Loop(config, store, scheduler, observer, limit, starts, finished)
     try:
-        for position, trial_id in enumerate(pending):
-            if limit.reached():
-                outcome.stop_reason = (f"--max-time {duration(limit.seconds or 0)} reached; {len(pending) - position} "
-                                       f"trial(s) not started (hpsearch resume {store.root} runs them)")
-                break
-            trial = sample_trial(config, trial_id)
-            store.clear_trial(trial_id)
-            current = trial_id
-            result = _run_trial(trial, data, config.epochs, store, observer)
-            outcome.trials = sorted([*outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
-            _write_trials_csv(config, store, outcome)
+        left = _run_here(loop, execution, pending) if execution.workers == 1 else _run_on_workers(loop, execution, pending)
     except KeyboardInterrupt:
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
-        if current is not None and TrialRecord(store.trial_dir(current)).status == "interrupted":
-            outcome.interrupted = [current]
+        outcome.interrupted = [i for i in loop.started if TrialRecord(store.trial_dir(i)).status == "interrupted"]
         _write_trials_csv(config, store, outcome)
         _close(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome) from None
+    if left:
+        outcome.stop_reason = (f"--max-time {duration(limit.seconds or 0)} reached; {left} "
+                               f"trial(s) not started (hpsearch resume {store.root} runs them)")
     outcome.seconds = limit.elapsed()
     _write_trials_csv(config, store, outcome)  # also when nothing ran: a kill may have beaten the last rewrite
     if outcome.stop_reason is not None:
@@ -215,32 +257,56 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], data
     return outcome
 
 
-def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, observer: SearchObserver) -> TrialResult:
-    """Train one trial and record it. An exception is a ``failed`` result; KeyboardInterrupt marks the
+def _run_here(loop: _Loop, execution: Execution, pending: list[int]) -> int:
+    """Train ``pending`` one after the other in this process; returns how many were not started."""
+    from .parallel import cpu_threads
+
+    data = DeviceData.from_dataset(execution.dataset, execution.devices[0])
+    with cpu_threads(loop.config.threads):
+        for position, trial_id in enumerate(pending):
+            if loop.limit.reached():
+                return len(pending) - position
+            loop.started.append(trial_id)
+            start = loop.starts.get(trial_id)
+            driver = TrialDriver.start(sample_trial(loop.config, trial_id), loop.store, loop.scheduler, loop.observer, start)
+            result = _run_trial(driver, data, loop.config.epochs, start[0] if start else None, loop.scheduler.rungs(trial_id))
+            loop.finished(driver.trial, result)
+    return 0
+
+
+def _run_on_workers(loop: _Loop, execution: Execution, pending: list[int]) -> int:
+    from .parallel import WorkerPool, run_parallel
+
+    pool = WorkerPool(execution.workers, execution.dataset, [str(d) for d in execution.devices], loop.config.threads)
+    interrupted = True
+    try:
+        left = run_parallel(loop.config, loop.store, pool, pending, loop.starts, loop.scheduler, loop.observer,
+                            loop.limit, loop.finished, lambda i: _started(loop, i))
+        interrupted = False
+        return left
+    finally:
+        pool.close(kill=interrupted)
+
+
+def _started(loop: _Loop, trial_id: int) -> Trial:
+    loop.started.append(trial_id)
+    return sample_trial(loop.config, trial_id)
+
+
+def _run_trial(driver: TrialDriver, data: DeviceData, epochs: int, start: TrainState | None, rungs: list[int]) -> TrialResult:
+    """Train one trial here and record it. An exception is a ``failed`` result; KeyboardInterrupt marks the
     trial ``interrupted`` (unless its result.json, final once written, already exists) and propagates."""
-    history: list[dict[str, Any]] = []
-
-    def on_epoch(metrics: EpochMetrics) -> None:
-        history.append(metrics.to_dict())
-        store.write_metrics(trial.id, history)
-        observer.epoch_finished(trial, metrics)
-
     began = time.perf_counter()
     try:
-        store.write_params(trial.id, {"trial": trial.id, "seed": trial.seed, "params": trial.params,
-                                      "hyperparameters": trial.hyperparameters})
-        observer.trial_started(trial)
         try:
-            result = train_trial(trial, data, epochs, on_epoch)
+            result = train_trial(driver.trial, data, epochs, driver.epoch, start=start, snapshot_at=rungs,
+                                 on_snapshot=driver.snapshot)
         except Exception as exc:  # a failing trial is recorded, the search goes on
             result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
-        store.write_result(trial.id, result.to_dict())
+        return driver.finish(result)
     except KeyboardInterrupt:
-        if not (store.trial_dir(trial.id) / "result.json").exists():
-            store.write_result(trial.id, TrialResult("interrupted", seconds=time.perf_counter() - began).to_dict())
+        driver.interrupted(time.perf_counter() - began)
         raise
-    observer.trial_finished(trial, result)
-    return result
 
 
 def _write_trials_csv(config: SearchConfig, store: RunStore, outcome: SearchResult) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from .sampler import Trial
 
 TRAIN_EVAL_SAMPLE = 10_000  # train accuracy is measured on at most this many training examples
 EVAL_BATCH = 8192
+STOP = "stop"  # returned by an ``on_epoch`` callback: end the trial after this epoch (early stopping)
 
 OPTIMIZERS: dict[str, Callable[[Any, dict[str, Any]], torch.optim.Optimizer]] = {
     "sgd": lambda p, h: torch.optim.SGD(p, lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"]),
@@ -51,7 +52,7 @@ class EpochMetrics:
 class TrialResult:
     """What result.json holds. ``gap`` = train_acc - val_acc at the best epoch (the variance)."""
 
-    status: str  # completed | diverged | failed | interrupted
+    status: str  # completed | stopped (by the scheduler) | diverged | failed | interrupted
     best_epoch: int | None = None
     train_acc: float | None = None
     val_acc: float | None = None
@@ -60,12 +61,34 @@ class TrialResult:
     num_parameters: int | None = None
     error: str | None = None
     epochs: list[EpochMetrics] = field(default_factory=list)
+    rung: int | None = None  # with a scheduler: the last rung the trial reached (epochs trained there)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # schedulers.Decision dicts, rung by rung
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("epochs")
         out["epochs_trained"] = len(self.epochs)
+        if not self.decisions:
+            out.pop("decisions")
         return {k: v for k, v in out.items() if v is not None or k in ("val_acc", "best_epoch")}
+
+
+@dataclass
+class TrainState:
+    """A trial frozen after ``epoch`` epochs (a rung checkpoint): with it, training continues exactly
+    as an unbroken run would (weights, optimizer moments, dropout RNG and batch-order generator)."""
+
+    epoch: int
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    torch_rng: torch.Tensor  # the CPU generator (dropout on CPU)
+    cuda_rng: torch.Tensor | None  # the trial device's CUDA generator (dropout on CUDA)
+    generator: torch.Tensor  # the batch-order generator
+    epochs: list[dict[str, Any]]  # EpochMetrics dicts so far
+    seconds: float  # training time so far
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -126,16 +149,22 @@ def train_trial(
     trial: Trial,
     data: DeviceData,
     epochs: int,
-    on_epoch: Callable[[EpochMetrics], None] | None = None,
+    on_epoch: Callable[[EpochMetrics], str | None] | None = None,
+    *,
+    start: TrainState | None = None,
+    snapshot_at: Collection[int] = (),
+    on_snapshot: Callable[[TrainState], None] | None = None,
 ) -> TrialResult:
-    """Train ``trial`` for ``epochs`` on ``data``; returns a completed or diverged result.
+    """Train ``trial`` for ``epochs`` on ``data``; returns a completed, stopped or diverged result.
 
     Seeded by ``trial.seed`` (weights, batch order, dropout) without touching the caller's RNG.
+    ``on_epoch`` returning STOP ends the trial (status ``stopped``); after each epoch in
+    ``snapshot_at`` that goes on, ``on_snapshot`` gets a TrainState, from which ``start`` continues.
     Exceptions propagate; the search records them as failed trials.
     """
     device = data.x_train.device
     h = trial.hyperparameters
-    start = time.perf_counter()
+    began = time.perf_counter()
     fork_devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices, device_type=device.type):
         torch.manual_seed(trial.seed)
@@ -143,26 +172,69 @@ def train_trial(
         optimizer = OPTIMIZERS[h["optimizer"]](model.parameters(), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         result = TrialResult(status="completed", num_parameters=count_parameters(model))
-        for epoch in range(epochs):
-            epoch_start = time.perf_counter()
-            lr = h["lr"] / (1 + h["lr_decay"] * epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            running_loss = _train_epoch(model, optimizer, data, h["batch_size"], h["batchnorm"], generator)
-            x_tr, y_tr = data.x_train[data.train_eval_idx], data.y_train[data.train_eval_idx]
-            train_loss, train_acc = _evaluate(model, x_tr, y_tr)
-            val_loss, val_acc = _evaluate(model, data.x_val, data.y_val)
-            metrics = EpochMetrics(epoch + 1, lr, _finite(train_loss), train_acc, _finite(val_loss), val_acc, time.perf_counter() - epoch_start)
+        if start is not None:
+            _restore(start, model, optimizer, generator, device)
+            result.epochs = [EpochMetrics(**e) for e in start.epochs]
+        prior = start.seconds if start is not None else 0.0
+        for epoch in range(start.epoch if start is not None else 0, epochs):
+            metrics, running_loss = _run_epoch(model, optimizer, data, h, generator, epoch)
             result.epochs.append(metrics)
-            if on_epoch is not None:
-                on_epoch(metrics)
-            if not (math.isfinite(running_loss) and math.isfinite(train_loss)):
+            verdict = on_epoch(metrics) if on_epoch is not None else None
+            if not (math.isfinite(running_loss) and metrics.train_loss is not None):
                 result.status = "diverged"
                 result.error = f"training loss became {running_loss} in epoch {epoch + 1}"
                 break
+            if verdict == STOP:
+                result.status = "stopped"
+                break
+            if on_snapshot is not None and epoch + 1 in snapshot_at:
+                on_snapshot(_snapshot(result, model, optimizer, generator, device, prior + time.perf_counter() - began))
     _fill_best(result)
-    result.seconds = time.perf_counter() - start
+    result.seconds = prior + time.perf_counter() - began
     return result
+
+
+def _run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData, h: dict[str, Any],
+               generator: torch.Generator, epoch: int) -> tuple[EpochMetrics, float]:
+    """Train epoch ``epoch`` (from 0) and measure it; returns its metrics and the running loss."""
+    epoch_start = time.perf_counter()
+    lr = h["lr"] / (1 + h["lr_decay"] * epoch)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    running_loss = _train_epoch(model, optimizer, data, h["batch_size"], h["batchnorm"], generator)
+    x_tr, y_tr = data.x_train[data.train_eval_idx], data.y_train[data.train_eval_idx]
+    train_loss, train_acc = _evaluate(model, x_tr, y_tr)
+    val_loss, val_acc = _evaluate(model, data.x_val, data.y_val)
+    metrics = EpochMetrics(epoch + 1, lr, _finite(train_loss), train_acc, _finite(val_loss), val_acc, time.perf_counter() - epoch_start)
+    return metrics, running_loss
+
+
+def _snapshot(result: TrialResult, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+              device: torch.device, seconds: float) -> TrainState:
+    cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return TrainState(len(result.epochs), _cpu_copy(model.state_dict()), _cpu_copy(optimizer.state_dict()),
+                      torch.get_rng_state(), cuda_rng, generator.get_state(), [m.to_dict() for m in result.epochs], seconds)
+
+
+def _cpu_copy(value: Any) -> Any:
+    """A copy with every tensor on the CPU: a checkpoint can be pickled, piped and saved anywhere."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_cpu_copy(v) for v in value)
+    return value
+
+
+def _restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+             device: torch.device) -> None:
+    model.load_state_dict(state.model)
+    optimizer.load_state_dict(state.optimizer)
+    torch.set_rng_state(state.torch_rng)
+    if device.type == "cuda" and state.cuda_rng is not None:
+        torch.cuda.set_rng_state(state.cuda_rng, device)
+    generator.set_state(state.generator)
 
 
 def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData, batch_size: int, batchnorm: bool, generator: torch.Generator) -> float:
