@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .search import SearchObserver, TimeLimit
     from .store import RunStore
 
-CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIAL"  # tests only: a worker given this trial id exits at once
+CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once
 
 
 @contextmanager
@@ -60,11 +60,11 @@ def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int) 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     data = DeviceData.from_dataset(dataset, torch.device(device))
-    crash = os.environ.get(CRASH_ENV)
+    crash = {int(t) for t in os.environ.get(CRASH_ENV, "").split(",") if t.strip()}
     try:
         while (task := conn.recv()) is not None:
             trial, epochs, start, rungs = task
-            if crash is not None and int(crash) == trial.id:
+            if trial.id in crash:
                 os._exit(3)
             conn.send(("result", _train(conn, trial, data, epochs, start, rungs)))
     except (EOFError, BrokenPipeError, ConnectionResetError):  # the main process is gone

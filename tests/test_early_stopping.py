@@ -1,0 +1,156 @@
+"""ASHA in a real search: stopped trials keep their metrics and say why; a search killed with SIGKILL
+resumes from its rung checkpoints to the same folder an unbroken run writes; config and smoke."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from hpsearch.ci import smoke_config
+from hpsearch.cli import main
+from hpsearch.config import parse_config
+from hpsearch.errors import ConfigError
+from hpsearch.schedulers import ASHA, make_scheduler
+from hpsearch.search import SearchObserver, resume_search, run_search
+
+from .test_faults_resume import assert_same_run
+
+ROOT = Path(__file__).resolve().parents[1]
+ASHA_CONFIG = {
+    "name": "asha", "seed": 3, "trials": 6, "epochs": 9, "device": "cpu",
+    "data": {"dataset": "synthetic", "samples": 600},
+    "fixed": {"optimizer": "sgd", "batch_size": 16},
+    "space": {"lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 0.3},
+              "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 64}},
+    "scheduler": {"name": "asha", "min_epochs": 1, "eta": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("asha") / "run"
+    run_search(parse_config(ASHA_CONFIG), run_dir)
+    return run_dir
+
+
+def _results(run_dir: Path) -> dict[int, dict]:
+    return {int(p.parent.name): json.loads(p.read_text()) for p in sorted(run_dir.glob("trials/*/result.json"))}
+
+
+def test_asha_stops_trials_at_rungs_and_records_why(reference: Path) -> None:
+    results = _results(reference)
+    statuses = [r["status"] for r in results.values()]
+    assert "stopped" in statuses and "completed" in statuses and set(statuses) <= {"stopped", "completed"}
+    assert results[0]["status"] == "completed"  # the first to reach every rung always continues
+    for trial_id, result in results.items():
+        lines = (reference / "trials" / f"{trial_id:04d}" / "metrics.jsonl").read_text().splitlines()
+        assert len(lines) == result["epochs_trained"]  # a stopped trial keeps the epochs it trained
+        rungs = [d["rung"] for d in result["decisions"]]
+        assert rungs == [1, 3][: len(rungs)] and result["rung"] == rungs[-1]
+        assert all(d["promoted"] for d in result["decisions"][:-1])
+        last = result["decisions"][-1]
+        best_so_far = max(json.loads(line)["val_acc"] for line in lines[: last["rung"]])
+        assert last["value"] == best_so_far  # judged on the best validation accuracy up to the rung
+        assert last["promoted"] == (last["value"] >= last["cutoff"])
+        if result["status"] == "stopped":
+            assert result["epochs_trained"] == last["rung"] and not last["promoted"]
+        else:
+            assert result["epochs_trained"] == 9 and last["promoted"]
+    assert not list(reference.glob("trials/*/checkpoint.pt"))  # finished trials need no checkpoint
+    info = json.loads((reference / "run.json").read_text())
+    assert info["status"] == "completed" and info["trials"]["stopped"] == statuses.count("stopped")
+    table = CliRunner().invoke(main, ["compare", str(reference), "--format", "csv"])
+    assert table.exit_code == 0 and table.output.count(",stopped,") == statuses.count("stopped")
+
+
+def _epochs_written(run_dir: Path) -> int:
+    return sum(len(p.read_text().splitlines()) for p in run_dir.glob("trials/*/metrics.jsonl"))
+
+
+def _kill_after_a_checkpoint(args: list[str], run_dir: Path) -> None:
+    """Start ``hpsearch ARGS`` and SIGKILL it as soon as a rung checkpoint exists (or it ends)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "hpsearch", *args, "-q"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = _epochs_written(run_dir) if run_dir.exists() else 0
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not (_epochs_written(run_dir) > start and list(run_dir.glob("trials/*/checkpoint.pt"))):
+        assert time.monotonic() < deadline, "the search made no progress"
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait(timeout=30)
+
+
+class _EpochCounter(SearchObserver):
+    def __init__(self) -> None:
+        self.epochs = 0
+
+    def epoch_finished(self, trial: object, metrics: object) -> None:
+        self.epochs += 1
+
+
+def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_result(reference: Path, tmp_path: Path) -> None:
+    config = tmp_path / "asha.yaml"
+    config.write_text(yaml.safe_dump(ASHA_CONFIG, sort_keys=False))
+    run_dir = tmp_path / "run"
+    _kill_after_a_checkpoint(["run", str(config), "--run-dir", str(run_dir)], run_dir)
+    for _ in range(3):  # a couple of kill/resume cycles, until a kill lands while a checkpoint waits
+        if list(run_dir.glob("trials/*/checkpoint.pt")):
+            break
+        _kill_after_a_checkpoint(["resume", str(run_dir)], run_dir)
+    checkpoints = list(run_dir.glob("trials/*/checkpoint.pt"))
+    assert checkpoints, "no kill landed between a rung and the end of a trial"
+    done = {t: r for t, r in _results(run_dir).items() if r["status"] in ("completed", "stopped")}
+    ref = _results(reference)
+    resumed_from = {int(p.parent.name): _checkpoint_epoch(p) for p in checkpoints}
+    expected = sum(r["epochs_trained"] - resumed_from.get(t, 0) for t, r in ref.items() if t not in done)
+
+    counter = _EpochCounter()
+    result = resume_search(run_dir, counter)
+    assert result.status == "completed"
+    assert counter.epochs == expected  # checkpointed trials were continued, not retrained from scratch
+    assert_same_run(run_dir, reference)  # params, every epoch's metrics, results and decisions, trials.csv
+
+
+def _checkpoint_epoch(path: Path) -> int:
+    from hpsearch.driver import read_checkpoint
+
+    found = read_checkpoint(path.parent)
+    assert found is not None
+    return found[0].epoch
+
+
+def test_scheduler_config_is_validated_with_key_paths(write_config) -> None:
+    path = write_config("scheduler:\n  name: ashaa\n  eta: 1\n  min_epoch: 2\nworkers: 0\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2: scheduler.name: must be one of none, asha, hyperband, got 'ashaa'" in result.output
+    assert f"{path}:3: scheduler.eta: must be an integer >= 2, got 1" in result.output
+    assert f"{path}:4: scheduler.min_epoch: unknown key; did you mean 'min_epochs'?" in result.output
+    assert f"{path}:5: workers: must be an integer >= 1, got 0" in result.output
+    with pytest.raises(ConfigError, match=r"scheduler\.brackets: applies only to name: hyperband"):
+        parse_config({"scheduler": {"name": "asha", "brackets": 2}})
+
+
+def test_scheduler_shorthand_hyperband_defaults_and_round_trip() -> None:
+    config = parse_config({"epochs": 27, "scheduler": "hyperband"})
+    scheduler = make_scheduler(config)
+    assert isinstance(scheduler, ASHA) and (scheduler.brackets, scheduler.rungs(0), scheduler.rungs(3)) == (4, [1, 3, 9], [])
+    from hpsearch.config import config_to_dict
+
+    assert parse_config(config_to_dict(config)) == config
+    assert make_scheduler(parse_config({})).name == "none"
+
+
+def test_smoke_with_a_scheduler_reaches_a_rung() -> None:
+    smoke = smoke_config(parse_config(ASHA_CONFIG))
+    assert (smoke.trials, smoke.epochs, smoke.scheduler.name) == (2, 2, "asha")
+    assert make_scheduler(smoke).rungs(0) == [1]
