@@ -23,7 +23,14 @@ from .trainer import EpochMetrics, TrialResult
 def trial_line(trial: Trial, result: TrialResult) -> str:
     return (f"trial {trial.id:04d}  {result.status:<11} val {pct(result.val_acc):>6}  train {pct(result.train_acc):>6}  "
             f"gap {signed_pct(result.gap):>6}  {result.seconds:6.1f}s  {format_params(trial.params)}"
-            + (f"  ({result.error})" if result.error and result.status != "completed" else ""))
+            + (f"  ({result.error})" if result.error and result.status != "completed" else "")
+            + (f"  ({stop_reason(result.decisions[-1])})" if result.status == "stopped" and result.decisions else ""))
+
+
+def stop_reason(decision: dict) -> str:
+    """Why the scheduler stopped a trial, from its last rung decision."""
+    return (f"stopped at rung {decision['rung']}: best val {pct(decision['value'])} < cutoff {pct(decision['cutoff'])}, "
+            f"rank {decision['rank']} of {decision['competitors']}")
 
 
 def interactive() -> bool:

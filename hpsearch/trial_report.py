@@ -70,6 +70,10 @@ def show_trial(run: RunRecord, trial: TrialRecord, target_error: float | None = 
     lines = [head + (f", seed {seed}" if seed is not None else "")]
     if result.get("error"):
         lines.append(f"error: {result['error']}")
+    for d in result.get("decisions") or []:  # the scheduler's rung decisions: why it went on or stopped
+        verdict = "continued" if d["promoted"] else "stopped"
+        lines.append(f"rung {d['rung']}: best val {pct(d['value'])}, cutoff {pct(d['cutoff'])}, "
+                     f"rank {d['rank']} of {d['competitors']}: {verdict}")
     lines.append("searched:")
     lines += [f"  {name:<14} {format_value(name, trial.params[name])}" for name in run.param_names if name in trial.params]
     h = trial.hyperparameters
