@@ -259,8 +259,11 @@ def validate(config: Path) -> None:
     """Check CONFIG and print a one-line summary (exit 0 if valid, 2 if not)."""
     cfg = load_config(config)
     searched = ", ".join(cfg.space) or "nothing (seed-noise baseline)"
+    sched = cfg.scheduler
+    extra = "" if sched.name == "none" else f"; {sched.name} (min_epochs {sched.min_epochs}, eta {sched.eta})"
+    extra += "" if cfg.workers == 1 else f"; {cfg.workers} workers"
     click.echo(f"{config}: ok: {cfg.name}, {cfg.trials} trials x {cfg.epochs} epochs on {cfg.data.dataset}, "
-               f"searching {searched}")
+               f"searching {searched}{extra}")
 
 
 # --- comparing trials (issue 4): standard library only at start-up, matplotlib only for `plot` ---

@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+from click.testing import CliRunner
 
+from hpsearch.cli import main
 from hpsearch.config import parse_config
 from hpsearch.parallel import CRASH_ENV
 from hpsearch.search import run_search
@@ -53,3 +56,14 @@ def test_two_workers_match_one_and_a_dead_worker_fails_only_its_trial(one_worker
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["status"] == "completed" and info["trials"] == {"failed": 2, "completed": 2}
     assert (tmp_path / "run" / "trials.csv").read_text().count("\n") == 5
+
+
+@pytest.mark.parametrize(("devices", "message"), [
+    ("gpu", "'gpu': expected a comma-separated list of cpu, cuda or cuda:N"),
+    ("cpu,cuda:7", "CUDA is not available here" if not torch.cuda.is_available() else "only"),
+])
+def test_bad_devices_are_refused_before_anything_runs(tiny_config: Path, tmp_path: Path, devices: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["run", str(tiny_config), "--workers", "2", "--devices", devices,
+                                       "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "run").exists()
