@@ -35,10 +35,10 @@ SPACE: dict[str, Any] = {
 }
 
 
-def make_config(seed: int, trials: int, epochs: int, scheduler: str, workers: int) -> dict[str, Any]:
+def make_config(seed: int, trials: int, epochs: int, scheduler: str, workers: int, min_epochs: int = 1) -> dict[str, Any]:
     return {"name": f"bench-{scheduler}", "seed": seed, "trials": trials, "epochs": epochs, "device": "cpu",
             "data": {"dataset": "synthetic", "samples": 3000}, "fixed": {"optimizer": "sgd"}, "space": SPACE,
-            "scheduler": {"name": scheduler, **({"min_epochs": 1, "eta": 3} if scheduler != "none" else {})},
+            "scheduler": {"name": scheduler, **({"min_epochs": min_epochs, "eta": 3} if scheduler != "none" else {})},
             "workers": workers}
 
 
@@ -68,16 +68,17 @@ class Row:
     points: list[tuple[float, float]]
 
 
-def run_one(seed: int, trials: int, epochs: int, scheduler: str, workers: int) -> Row:
+def run_one(seed: int, trials: int, epochs: int, scheduler: str, workers: int, min_epochs: int = 1) -> Row:
     trace = Trace()
+    config = parse_config(make_config(seed, trials, epochs, scheduler, workers, min_epochs))
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_search(parse_config(make_config(seed, trials, epochs, scheduler, workers)), Path(tmp) / "run", trace)
+        result = run_search(config, Path(tmp) / "run", trace)
     best = result.best
     return Row(scheduler, workers, seed, result.seconds, len(trace.points), best[1].val_acc if best else float("nan"),
                result.counts().get("stopped", 0), trace.points)
 
 
-def table(rows: list[Row], target: float) -> str:
+def table(rows: list[Row], target: float, min_epochs: int = 1) -> str:
     """Markdown: one line per (scheduler, workers), means over seeds (and the per-seed best)."""
     lines = ["| search | workers | wall s | epochs trained | best val acc (per seed) | mean best | s to reach target |",
              "|---|---|---|---|---|---|---|"]
@@ -89,7 +90,7 @@ def table(rows: list[Row], target: float) -> str:
             reach = [Trace(points=r.points).time_to(target) for r in group]
             reached = [t for t in reach if t is not None]
             when = f"{statistics.mean(reached):.1f}" + ("" if len(reached) == len(group) else f" ({len(reached)}/{len(group)} reached)")
-            name = "random, all epochs" if scheduler == "none" else "ASHA (min 1, eta 3)"
+            name = "random, all epochs" if scheduler == "none" else f"ASHA (min {min_epochs}, eta 3)"
             lines.append(f"| {name} | {workers} | {statistics.mean(r.seconds for r in group):.1f} | "
                          f"{statistics.mean(r.epochs for r in group):.0f} | "
                          f"{', '.join(f'{r.best_val_acc:.3f}' for r in group)} | "
@@ -103,21 +104,25 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=18)
     parser.add_argument("--epochs", type=int, default=27)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--schedulers", nargs="+", choices=["none", "asha"], default=["none", "asha"])
+    parser.add_argument("--min-epochs", type=int, default=1, help="ASHA's first rung [default: 1]")
     parser.add_argument("--target", type=float, help="accuracy to reach [default: 0.99 x mean best of full random search]")
     parser.add_argument("--json", type=Path, help="also write every row (with its epoch trace) here")
     args = parser.parse_args()
     rows = []
-    for scheduler in ("none", "asha"):
+    for scheduler in args.schedulers:
         for workers in args.workers:
             for seed in args.seeds:
-                row = run_one(seed, args.trials, args.epochs, scheduler, workers)
+                row = run_one(seed, args.trials, args.epochs, scheduler, workers, args.min_epochs)
                 print(f"{scheduler:<5} workers={workers} seed={seed}: {row.seconds:6.1f}s {row.epochs:4d} epochs "
                       f"best {row.best_val_acc:.3f} ({row.stopped} stopped)", flush=True)
                 rows.append(row)
     full = [r.best_val_acc for r in rows if r.scheduler == "none"]
+    if args.target is None and not full:
+        parser.error("without the full random search (--schedulers none), give --target")
     target = args.target if args.target is not None else round(0.99 * statistics.mean(full), 4)
     print(f"\n{len(args.seeds)} seeds x {args.trials} trials x {args.epochs} epochs; target val acc {target:.4f}\n")
-    print(table(rows, target))
+    print(table(rows, target, args.min_epochs))
     if args.json is not None:
         args.json.write_text(json.dumps({"target": target, "rows": [asdict(r) for r in rows]}, indent=1))
 
