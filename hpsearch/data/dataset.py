@@ -80,7 +80,7 @@ def register(name: str) -> Callable[[Loader], Loader]:
 
 def load_data(config: DataConfig) -> Dataset:
     """Load the dataset named by ``config.dataset``. Raises DataError with a clear message."""
-    from . import synthetic  # noqa: F401  (registers its loader)
+    from . import files, synthetic, vision  # noqa: F401  (each registers its loaders)
 
     if config.dataset not in LOADERS:
         raise DataError(f"unknown dataset {config.dataset!r}; known: {', '.join(sorted(LOADERS))}")
