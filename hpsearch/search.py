@@ -20,8 +20,9 @@ from typing import Any
 import torch
 
 from . import __version__
+from .bestmodel import BestModelKeeper, evaluate_on_test
 from .config import SearchConfig, config_to_dict
-from .data import load_data
+from .data import Dataset, prepare_data
 from .errors import ConfigError, Problem, SearchInterrupted
 from .formatting import duration
 from .resume import load_resumable
@@ -53,6 +54,7 @@ class SearchResult:
     planned: int = 0  # the config's number of trials
     stop_reason: str | None = None  # why trials were left unstarted (--max-time)
     interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
+    test: dict[str, Any] | None = None  # the best trial's test-split figures, with --test only
 
     @property
     def best(self) -> tuple[Trial, TrialResult] | None:
@@ -127,7 +129,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
     device = _device(config)
-    dataset = load_data(config.data)
+    dataset = prepare_data(config)
     store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
     lock = _lock(store.root, observer)
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
@@ -138,7 +140,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
         store.write_run_info(info)
         data = DeviceData.from_dataset(dataset, device)
         observer.search_started(config, store.root, device)
-        return run_trials(config, store, info, data, list(range(config.trials)), [], observer, limit)
+        return run_trials(config, store, info, data, list(range(config.trials)), [], observer, limit, dataset)
     except KeyboardInterrupt:  # before the loop: nothing trained, the folder says interrupted
         outcome = SearchResult(store.root, "interrupted", planned=config.trials, seconds=limit.elapsed())
         _close(store, info, outcome, "interrupted")
@@ -165,24 +167,28 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
             status = info["status"]
             return SearchResult(root, status, state.done, limit.elapsed(), config.trials)
         device = _device(config)
-        data = DeviceData.from_dataset(load_data(config.data), device)
+        dataset = prepare_data(config)
+        data = DeviceData.from_dataset(dataset, device)
         store.remove_temp_files()
         info.update(status="running", ended=None)
         info.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv})
         store.write_run_info(info)
         observer.search_started(config, root, device)
-        return run_trials(config, store, info, data, state.pending, state.done, observer, limit)
+        return run_trials(config, store, info, data, state.pending, state.done, observer, limit, dataset)
     finally:
         lock.release()
 
 
 def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], data: DeviceData, pending: list[int],
-               done: list[tuple[Trial, TrialResult]], observer: SearchObserver, limit: TimeLimit) -> SearchResult:
+               done: list[tuple[Trial, TrialResult]], observer: SearchObserver, limit: TimeLimit,
+               dataset: Dataset | None = None) -> SearchResult:
     """Sample, train and record trials ``pending`` (in order) into an open run folder, then close it.
 
     ``done`` holds the trials already finished in the folder; trials.csv and run.json's summary
     cover them and the new ones, by trial id, so the result does not depend on how the work was split.
+    With ``config.test``, a completed search evaluates the best trial's saved model on ``dataset``'s test split.
     """
+    keeper = BestModelKeeper(store.root, data.input_dim, data.num_classes)
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     observer.trials_planned(len(done), list(pending))
     current: int | None = None
@@ -195,8 +201,9 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], data
             trial = sample_trial(config, trial_id)
             store.clear_trial(trial_id)
             current = trial_id
-            result = _run_trial(trial, data, config.epochs, store, observer)
+            result = _run_trial(trial, data, config.epochs, store, observer, keeper.on_best)
             outcome.trials = sorted([*outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
+            keeper.trial_finished(trial, result, outcome.best)
             _write_trials_csv(config, store, outcome)
     except KeyboardInterrupt:
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
@@ -211,11 +218,14 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], data
         outcome.status = "stopped"
     else:
         outcome.status = "completed" if outcome.best else "no_trial_completed"
+    if config.test and outcome.status == "completed" and dataset is not None and outcome.best is not None:
+        outcome.test = evaluate_on_test(store.root, dataset, data.x_train.device, outcome.best[0].id)
     _close(store, info, outcome, outcome.status)
     return outcome
 
 
-def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, observer: SearchObserver) -> TrialResult:
+def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, observer: SearchObserver,
+               on_best: Callable[[torch.nn.Module], None] | None = None) -> TrialResult:
     """Train one trial and record it. An exception is a ``failed`` result; KeyboardInterrupt marks the
     trial ``interrupted`` (unless its result.json, final once written, already exists) and propagates."""
     history: list[dict[str, Any]] = []
@@ -231,7 +241,7 @@ def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, obs
                                       "hyperparameters": trial.hyperparameters})
         observer.trial_started(trial)
         try:
-            result = train_trial(trial, data, epochs, on_epoch)
+            result = train_trial(trial, data, epochs, on_epoch, on_best)
         except Exception as exc:  # a failing trial is recorded, the search goes on
             result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
         store.write_result(trial.id, result.to_dict())
@@ -255,10 +265,13 @@ def _close(store: RunStore, info: dict[str, Any], outcome: SearchResult, status:
     info.update(status=status, ended=_now(), seconds=round(previous + outcome.seconds, 3), trials=outcome.counts())
     info.pop("best", None)
     info.pop("stopped", None)
+    info.pop("test", None)
     if best is not None:
         trial, result = best
         info["best"] = {"trial": trial.id, "params": trial.params, "val_acc": result.val_acc,
                         "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch}
     if outcome.stop_reason is not None:
         info["stopped"] = outcome.stop_reason
+    if outcome.test is not None:
+        info["test"] = outcome.test
     store.write_run_info(info)

@@ -127,11 +127,14 @@ def train_trial(
     data: DeviceData,
     epochs: int,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
+    on_best: Callable[[nn.Module], None] | None = None,
 ) -> TrialResult:
     """Train ``trial`` for ``epochs`` on ``data``; returns a completed or diverged result.
 
     Seeded by ``trial.seed`` (weights, batch order, dropout) without touching the caller's RNG.
-    Exceptions propagate; the search records them as failed trials.
+    Exceptions propagate; the search records them as failed trials. ``on_best(model)`` is called
+    after each epoch that beats every earlier one on validation accuracy (the best epoch's weights
+    are the ones the result reports, so they are the ones worth keeping).
     """
     device = data.x_train.device
     h = trial.hyperparameters
@@ -143,6 +146,7 @@ def train_trial(
         optimizer = OPTIMIZERS[h["optimizer"]](model.parameters(), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         result = TrialResult(status="completed", num_parameters=count_parameters(model))
+        best_val = -1.0
         for epoch in range(epochs):
             epoch_start = time.perf_counter()
             lr = h["lr"] / (1 + h["lr_decay"] * epoch)
@@ -156,6 +160,9 @@ def train_trial(
             result.epochs.append(metrics)
             if on_epoch is not None:
                 on_epoch(metrics)
+            if on_best is not None and val_acc > best_val:
+                best_val = val_acc
+                on_best(model)
             if not (math.isfinite(running_loss) and math.isfinite(train_loss)):
                 result.status = "diverged"
                 result.error = f"training loss became {running_loss} in epoch {epoch + 1}"

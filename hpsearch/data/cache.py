@@ -43,6 +43,16 @@ def cache_key(name: str, files: Iterable[Path], normalization: str) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
 
 
+def _writable(folder: Path) -> bool:
+    """Whether we may write in ``folder`` (or create it): its nearest existing ancestor must be
+    writable and not marked read-only (a root user passes ``os.access`` on a read-only share, but a
+    folder without write bits was made read-only on purpose and is respected)."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return os.access(probe, os.W_OK) and bool(probe.stat().st_mode & 0o222)
+
+
 class TensorCache:
     """The cache file for one dataset version: ``load`` returns its tensors or None; ``save`` stores them."""
 
@@ -74,6 +84,8 @@ class TensorCache:
         """Write to the first writable folder; None when none is (the run goes on uncached)."""
         content = {"format": FORMAT, "key": self.key, **tensors}
         for folder in self.dirs:
+            if not _writable(folder):
+                continue
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.filename()}.", suffix=".tmp")

@@ -54,7 +54,7 @@ def features_tensor(values: Any, where: str) -> torch.Tensor:
         raise DataError(f"{where}: features must be real numbers, got {tensor.dtype}")
     if tensor.ndim == 0 or len(tensor) == 0:
         raise DataError(f"{where}: no examples (features of shape {tuple(tensor.shape)})")
-    return tensor.reshape(len(tensor), -1).to(torch.float32)
+    return tensor.reshape(len(tensor), -1).to(torch.float32).contiguous()
 
 
 def check_features(x: torch.Tensor, where: str) -> None:
