@@ -241,7 +241,7 @@ def _run_trial(trial: Trial, data: DeviceData, epochs: int, store: RunStore, obs
                                       "hyperparameters": trial.hyperparameters})
         observer.trial_started(trial)
         try:
-            result = train_trial(trial, data, epochs, on_epoch, on_best)
+            result = train_trial(trial, data, epochs, on_epoch, on_best=on_best)
         except Exception as exc:  # a failing trial is recorded, the search goes on
             result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
         store.write_result(trial.id, result.to_dict())
