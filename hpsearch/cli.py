@@ -125,19 +125,22 @@ def parallel_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Write here instead of runs/<name>-<timestamp>/ (must be new or empty).")
 @click.option("--smoke", is_flag=True, help="CI smoke test: 2 trials x 1 epoch (with a scheduler: up to its "
               "first rung and one epoch more) on a stratified subset of 512 training examples; everything else real.")
+@click.option("--test", is_flag=True, help="After the search, evaluate the best trial (only) on the test split "
+              "and record it in run.json [default: the config's test key, false].")
 @parallel_options
 @ci_options
 @handle_errors
 def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, device: str | None,
-        run_dir: Path | None, smoke: bool, workers: int | None, devices: list[str] | None, max_time: float | None,
-        thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
+        run_dir: Path | None, smoke: bool, test: bool, workers: int | None, devices: list[str] | None,
+        max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Run the search described by CONFIG and write its runs folder."""
     cfg = load_config(config)
     if smoke:
         from .ci import smoke_config
 
         cfg = smoke_config(cfg)
-    cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, workers=workers)
+    cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
+                             workers=workers)
     from .search import run_search
 
     _search(lambda observer: run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices),
@@ -218,6 +221,11 @@ def _print_summary(result: Any, err: bool = False) -> None:
                f"train_acc {pct(best.train_acc)}, gap {signed_pct(best.gap)}", err=err)
     for name, value in trial.params.items():
         click.echo(f"  {name:<14} {format_value(name, value)}", err=err)
+    if result.test is not None:
+        test = result.test
+        click.echo(f"test_acc {pct(test['test_acc'])} on the {test['examples']} held-out test examples (best trial "
+                   f"{trial.id:04d} only, evaluated once after the search; recorded in run.json as test)"
+                   if test.get("test_acc") is not None else f"test: not evaluated: {test['error']}", err=err)
     _print_diagnosis(result.run_dir, err)
 
 

@@ -20,7 +20,19 @@ from .hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
 from .yamlio import line_of, read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
-DATASETS = ("synthetic",)
+DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file")
+VISION_DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
+FILE_SUFFIXES = (".npz", ".pt", ".csv")
+
+
+_VISION_WHO = f"the torchvision datasets ({', '.join(VISION_DATASETS)})"
+# data keys that apply to some datasets only: key -> (applies(dataset, path), who it applies to)
+DATA_KEY_SCOPE: dict[str, tuple[Callable[[str, str | None], bool], str]] = {
+    "root": (lambda d, p: d in VISION_DATASETS, _VISION_WHO),
+    "download": (lambda d, p: d in VISION_DATASETS, _VISION_WHO),
+    "path": (lambda d, p: d == "file", "dataset: file"),
+    "target": (lambda d, p: d == "file" and (p is None or p.lower().endswith(".csv")), "dataset: file with a .csv path"),
+}
 SCHEDULERS = ("none", "asha", "hyperband")
 
 
@@ -52,6 +64,10 @@ class DataConfig:
     val_fraction: float = 0.2
     samples: int = 3000  # synthetic only: examples generated (train + validation)
     subset: int | None = None  # keep a stratified sample of this many training examples
+    root: str | None = None  # torchvision datasets: folder holding <root>/MNIST/raw etc. (None: $HPSEARCH_DATA or ~/.cache)
+    download: bool = True  # torchvision datasets: fetch missing files (with torchvision's URLs and MD5s)
+    path: str | None = None  # dataset: file: a .npz, .pt or .csv (relative to the working folder)
+    target: str = "label"  # dataset: file with a .csv: the label column
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,7 @@ class SearchConfig:
     epochs: int = 5
     device: str = "auto"
     target_error: float = 0.0  # the error a person (Bayes) would get; avoidable bias is measured from it
+    test: bool = False  # after the search, evaluate the best trial (only) on the held-out test split
     data: DataConfig = field(default_factory=DataConfig)
     fixed: dict[str, Any] = field(default_factory=dict)
     space: dict[str, Distribution] = field(default_factory=dict)
@@ -89,13 +106,24 @@ def config_to_dict(config: SearchConfig) -> dict[str, Any]:
         "epochs": config.epochs,
         "device": config.device,
         "target_error": config.target_error,
-        "data": dataclasses.asdict(config.data),
+        "test": config.test,
+        "data": data_to_dict(config.data),
         "fixed": dict(config.fixed),
         "space": {name: dist.to_dict() for name, dist in config.space.items()},
         "scheduler": config.scheduler.to_dict(),
         "workers": config.workers,
         "threads": config.threads,
     }
+
+
+def data_to_dict(data: DataConfig) -> dict[str, Any]:
+    """The data section in the file's shape: unset keys and keys foreign to the dataset left out."""
+    out = {}
+    for key, value in dataclasses.asdict(data).items():
+        scope = DATA_KEY_SCOPE.get(key)
+        if value is not None and (scope is None or scope[0](data.dataset, data.path)):
+            out[key] = value
+    return out
 
 
 def load_config(path: str | Path) -> SearchConfig:
@@ -178,6 +206,7 @@ class _Reader:
         epochs = self.value(raw, "epochs", "", 5, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
         device = self.value(raw, "device", "", "auto", lambda v: isinstance(v, str) and DEVICE_PATTERN.match(v), "auto, cpu, cuda or cuda:N")
         target = self.value(raw, "target_error", "", 0.0, lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+        test = self.value(raw, "test", "", False, lambda v: isinstance(v, bool), "true or false")
         data = self.data(raw.get("data"), raw)
         fixed = self.fixed(raw.get("fixed"), raw)
         space = self.space(raw.get("space"), raw)
@@ -185,7 +214,7 @@ class _Reader:
         scheduler = self.scheduler(raw.get("scheduler"), raw)
         workers = self.value(raw, "workers", "", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
         threads = self.value(raw, "threads", "", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-        return SearchConfig(name, seed, trials, epochs, device, float(target), data, fixed, space,
+        return SearchConfig(name, seed, trials, epochs, device, float(target), test, data, fixed, space,
                             scheduler=scheduler, workers=workers, threads=threads, source=source)
 
     def scheduler(self, raw: Any, parent: Mapping) -> SchedulerConfig:
@@ -211,7 +240,20 @@ class _Reader:
         val = self.value(raw, "val_fraction", "data.", 0.2, lambda v: _is_number(v) and 0 < v < 1, "a number strictly between 0 and 1")
         samples = self.value(raw, "samples", "data.", 3000, lambda v: _is_int(v) and v >= 10, "an integer >= 10")
         subset = self.value(raw, "subset", "data.", None, lambda v: v is None or (_is_int(v) and v >= 2), "an integer >= 2")
-        return DataConfig(dataset, float(val), samples, subset)
+        root = self.value(raw, "root", "data.", None, lambda v: v is None or (isinstance(v, str) and v != ""), "a folder path")
+        download = self.value(raw, "download", "data.", True, lambda v: isinstance(v, bool), "true or false")
+        path = self.value(raw, "path", "data.", None, lambda v: isinstance(v, str) and v.lower().endswith(FILE_SUFFIXES), f"a file path ending in {', '.join(FILE_SUFFIXES)}")
+        target = self.value(raw, "target", "data.", "label", lambda v: isinstance(v, str) and v != "", "a column name")
+        self.data_keys_apply(raw, dataset, path)
+        return DataConfig(dataset, float(val), samples, subset, root, download, path, target)
+
+    def data_keys_apply(self, raw: Mapping, dataset: str, path: str | None) -> None:
+        """Keys that mean nothing for the chosen dataset are mistakes, not silently ignored."""
+        if dataset == "file" and "path" not in raw:
+            self.fail("data.path", "dataset: file needs path: a .npz (arrays x, y), .pt (dict or tuple of tensors) or .csv file", raw, "dataset")
+        for key, (applies, who) in DATA_KEY_SCOPE.items():
+            if key in raw and not applies(dataset, path):
+                self.fail(f"data.{key}", f"applies only to {who}, not to dataset {dataset!r}", raw, key)
 
     def fixed(self, raw: Any, parent: Mapping) -> dict[str, Any]:
         raw = self.mapping(raw, "fixed", list(HYPERPARAMETERS), parent, "fixed")

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .bestmodel import BestModelKeeper
 from .data import Dataset
 from .driver import TrialDriver
 from .sampler import Trial
@@ -80,7 +81,8 @@ def _train(conn: Connection, trial: Trial, data: DeviceData, epochs: int, start:
     began = time.perf_counter()
     try:
         return train_trial(trial, data, epochs, on_epoch, start=start, snapshot_at=rungs,
-                           on_snapshot=lambda state: conn.send(("snapshot", state)))
+                           on_snapshot=lambda state: conn.send(("snapshot", state)),
+                           on_best=lambda model: conn.send(("best", {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})))
     except (EOFError, BrokenPipeError, ConnectionResetError):
         raise
     except Exception as exc:  # a failing trial is recorded, the search goes on
@@ -92,6 +94,7 @@ class _Worker:
     process: Any  # multiprocessing's SpawnProcess
     conn: Connection
     device: str
+    keeper: BestModelKeeper
     driver: TrialDriver | None = None
     rungs: tuple[int, ...] = ()
     began: float = 0.0
@@ -100,9 +103,10 @@ class _Worker:
 class WorkerPool:
     """``size`` spawned workers; worker k trains on ``devices[k % len(devices)]``."""
 
-    def __init__(self, size: int, dataset: Dataset, devices: list[str], threads: int) -> None:
+    def __init__(self, size: int, dataset: Dataset, devices: list[str], threads: int,
+                 keeper: Callable[[], BestModelKeeper]) -> None:
         self.context = mp.get_context("spawn")
-        self.dataset, self.threads = dataset, threads
+        self.dataset, self.threads, self.keeper = dataset, threads, keeper
         self.workers = [self._spawn(devices[k % len(devices)]) for k in range(size)]
 
     def _spawn(self, device: str) -> _Worker:
@@ -110,7 +114,7 @@ class WorkerPool:
         process = self.context.Process(target=_worker_main, args=(child, self.dataset, device, self.threads), daemon=True)
         process.start()
         child.close()  # so the parent sees EOF when the worker dies
-        return _Worker(process, parent, device)
+        return _Worker(process, parent, device, self.keeper())
 
     def replace(self, worker: _Worker) -> None:
         worker.conn.close()
@@ -132,8 +136,8 @@ class WorkerPool:
 
 def run_parallel(config: SearchConfig, store: RunStore, pool: WorkerPool, pending: list[int],
                  starts: dict[int, tuple[TrainState, list[dict[str, Any]]]], scheduler: Scheduler,
-                 observer: SearchObserver, limit: TimeLimit, finished: Callable[[Trial, TrialResult], None],
-                 sample: Callable[[int], Trial]) -> int:
+                 observer: SearchObserver, limit: TimeLimit,
+                 finished: Callable[[Trial, TrialResult, BestModelKeeper], None], sample: Callable[[int], Trial]) -> int:
     """Train ``pending`` on the pool's workers; returns how many trials were left unstarted because
     ``limit`` was reached. KeyboardInterrupt marks the running trials interrupted and propagates."""
     queue = deque(pending)
@@ -159,7 +163,7 @@ def run_parallel(config: SearchConfig, store: RunStore, pool: WorkerPool, pendin
         raise
 
 
-def _handle(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialResult], None]) -> None:
+def _handle(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialResult, BestModelKeeper], None]) -> None:
     """One message from a busy worker, or its death."""
     driver = worker.driver
     assert driver is not None
@@ -170,7 +174,8 @@ def _handle(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialR
         code = worker.process.exitcode
         how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
         error = f"worker process {worker.process.pid} died ({how}; out of memory?) while training this trial"
-        finished(driver.trial, driver.finish(TrialResult("failed", seconds=time.perf_counter() - worker.began, error=error)))
+        failed = TrialResult("failed", seconds=time.perf_counter() - worker.began, error=error)
+        finished(driver.trial, driver.finish(failed), worker.keeper)
         pool.replace(worker)
         return
     if kind == "epoch":
@@ -179,6 +184,8 @@ def _handle(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialR
             worker.conn.send(verdict)
     elif kind == "snapshot":
         driver.snapshot(payload)
+    elif kind == "best":  # the trial's best-epoch weights so far, kept in case it becomes the search's best
+        worker.keeper.pending = payload
     else:
         worker.driver = None
-        finished(driver.trial, driver.finish(payload))
+        finished(driver.trial, driver.finish(payload), worker.keeper)

@@ -20,8 +20,9 @@ from typing import Any
 import torch
 
 from . import __version__
+from .bestmodel import BestModelKeeper, evaluate_on_test
 from .config import SearchConfig, config_to_dict
-from .data import Dataset, load_data
+from .data import Dataset, prepare_data
 from .driver import TrialDriver, rebuild_rungs
 from .errors import ConfigError, Problem, SearchInterrupted
 from .formatting import duration
@@ -58,6 +59,7 @@ class SearchResult:
     planned: int = 0  # the config's number of trials
     stop_reason: str | None = None  # why trials were left unstarted (--max-time)
     interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
+    test: dict[str, Any] | None = None  # the best trial's test-split figures, with --test only
 
     @property
     def best(self) -> tuple[Trial, TrialResult] | None:
@@ -150,7 +152,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
     found = _devices(config, devices)
-    dataset = load_data(config.data)
+    dataset = prepare_data(config)
     store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
     lock = _lock(store.root, observer)
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
@@ -193,7 +195,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
             status = info["status"]
             return SearchResult(root, status, state.done, limit.elapsed(), config.trials)
         found = _devices(config, devices)
-        execution = Execution(load_data(config.data), found, workers or config.workers)
+        execution = Execution(prepare_data(config), found, workers or config.workers)
         store.remove_temp_files()
         info.update(status="running", ended=None)
         info.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv})
@@ -214,7 +216,8 @@ class _Loop:
     observer: SearchObserver
     limit: TimeLimit
     starts: dict[int, tuple[TrainState, list[dict[str, Any]]]]  # rung checkpoints to continue from
-    finished: Callable[[Trial, TrialResult], None]
+    finished: Callable[[Trial, TrialResult, BestModelKeeper], None]  # records a result, keeps the best model
+    keeper: Callable[[], BestModelKeeper]  # one per trial slot: it holds that trial's best-epoch weights
     started: list[int] = field(default_factory=list)  # trial ids started by this invocation
 
 
@@ -225,17 +228,21 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], exec
     ``done`` holds the trials already finished in the folder; trials.csv and run.json's summary
     cover them and the new ones, by trial id, so the result does not depend on how the work was split.
     The scheduler's rungs are rebuilt from the folder first, so a resumed search decides as before.
+    With ``config.test``, a completed search evaluates the best trial's saved model on the test split.
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     scheduler = make_scheduler(config)
     starts = rebuild_rungs(scheduler, store, done, pending)
     observer.trials_planned(len(done), list(pending))
 
-    def finished(trial: Trial, result: TrialResult) -> None:
+    def finished(trial: Trial, result: TrialResult, keeper: BestModelKeeper) -> None:
         outcome.trials = sorted([*outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
+        keeper.trial_finished(trial, result, outcome.best)
         _write_trials_csv(config, store, outcome)
 
-    loop = _Loop(config, store, scheduler, observer, limit, starts, finished)
+    dataset = execution.dataset
+    loop = _Loop(config, store, scheduler, observer, limit, starts, finished,
+                 lambda: BestModelKeeper(store.root, dataset.input_dim, dataset.num_classes))
     try:
         left = _run_here(loop, execution, pending) if execution.workers == 1 else _run_on_workers(loop, execution, pending)
     except KeyboardInterrupt:
@@ -253,6 +260,8 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], exec
         outcome.status = "stopped"
     else:
         outcome.status = "completed" if outcome.best else "no_trial_completed"
+    if config.test and outcome.status == "completed" and outcome.best is not None:
+        outcome.test = evaluate_on_test(store.root, dataset, execution.devices[0], outcome.best[0].id)
     _close(store, info, outcome, outcome.status)
     return outcome
 
@@ -262,6 +271,7 @@ def _run_here(loop: _Loop, execution: Execution, pending: list[int]) -> int:
     from .parallel import cpu_threads
 
     data = DeviceData.from_dataset(execution.dataset, execution.devices[0])
+    keeper = loop.keeper()
     with cpu_threads(loop.config.threads):
         for position, trial_id in enumerate(pending):
             if loop.limit.reached():
@@ -269,15 +279,17 @@ def _run_here(loop: _Loop, execution: Execution, pending: list[int]) -> int:
             loop.started.append(trial_id)
             start = loop.starts.get(trial_id)
             driver = TrialDriver.start(sample_trial(loop.config, trial_id), loop.store, loop.scheduler, loop.observer, start)
-            result = _run_trial(driver, data, loop.config.epochs, start[0] if start else None, loop.scheduler.rungs(trial_id))
-            loop.finished(driver.trial, result)
+            result = _run_trial(driver, data, loop.config.epochs, start[0] if start else None,
+                                loop.scheduler.rungs(trial_id), keeper.on_best)
+            loop.finished(driver.trial, result, keeper)
     return 0
 
 
 def _run_on_workers(loop: _Loop, execution: Execution, pending: list[int]) -> int:
     from .parallel import WorkerPool, run_parallel
 
-    pool = WorkerPool(execution.workers, execution.dataset, [str(d) for d in execution.devices], loop.config.threads)
+    pool = WorkerPool(execution.workers, execution.dataset, [str(d) for d in execution.devices], loop.config.threads,
+                      loop.keeper)
     interrupted = True
     try:
         left = run_parallel(loop.config, loop.store, pool, pending, loop.starts, loop.scheduler, loop.observer,
@@ -293,14 +305,15 @@ def _started(loop: _Loop, trial_id: int) -> Trial:
     return sample_trial(loop.config, trial_id)
 
 
-def _run_trial(driver: TrialDriver, data: DeviceData, epochs: int, start: TrainState | None, rungs: list[int]) -> TrialResult:
+def _run_trial(driver: TrialDriver, data: DeviceData, epochs: int, start: TrainState | None, rungs: list[int],
+               on_best: Callable[[torch.nn.Module], None]) -> TrialResult:
     """Train one trial here and record it. An exception is a ``failed`` result; KeyboardInterrupt marks the
     trial ``interrupted`` (unless its result.json, final once written, already exists) and propagates."""
     began = time.perf_counter()
     try:
         try:
             result = train_trial(driver.trial, data, epochs, driver.epoch, start=start, snapshot_at=rungs,
-                                 on_snapshot=driver.snapshot)
+                                 on_snapshot=driver.snapshot, on_best=on_best)
         except Exception as exc:  # a failing trial is recorded, the search goes on
             result = TrialResult("failed", seconds=time.perf_counter() - began, error=f"{type(exc).__name__}: {exc}")
         return driver.finish(result)
@@ -321,10 +334,13 @@ def _close(store: RunStore, info: dict[str, Any], outcome: SearchResult, status:
     info.update(status=status, ended=_now(), seconds=round(previous + outcome.seconds, 3), trials=outcome.counts())
     info.pop("best", None)
     info.pop("stopped", None)
+    info.pop("test", None)
     if best is not None:
         trial, result = best
         info["best"] = {"trial": trial.id, "params": trial.params, "val_acc": result.val_acc,
                         "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch}
     if outcome.stop_reason is not None:
         info["stopped"] = outcome.stop_reason
+    if outcome.test is not None:
+        info["test"] = outcome.test
     store.write_run_info(info)

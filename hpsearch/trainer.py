@@ -7,6 +7,7 @@ the device per step; the epoch's loss is summed on the device and read once.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Collection
@@ -86,6 +87,7 @@ class TrainState:
     generator: torch.Tensor  # the batch-order generator
     epochs: list[dict[str, Any]]  # EpochMetrics dicts so far
     seconds: float  # training time so far
+    best_model: dict[str, Any] | None = None  # the weights of the best epoch so far (for best_model.pt)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,13 +156,17 @@ def train_trial(
     start: TrainState | None = None,
     snapshot_at: Collection[int] = (),
     on_snapshot: Callable[[TrainState], None] | None = None,
+    on_best: Callable[[nn.Module], None] | None = None,
 ) -> TrialResult:
     """Train ``trial`` for ``epochs`` on ``data``; returns a completed, stopped or diverged result.
 
     Seeded by ``trial.seed`` (weights, batch order, dropout) without touching the caller's RNG.
     ``on_epoch`` returning STOP ends the trial (status ``stopped``); after each epoch in
     ``snapshot_at`` that goes on, ``on_snapshot`` gets a TrainState, from which ``start`` continues.
-    Exceptions propagate; the search records them as failed trials.
+    Exceptions propagate; the search records them as failed trials. ``on_best(model)`` is called
+    after each epoch that beats every earlier one on validation accuracy (the best epoch's weights
+    are the ones the result reports, so they are the ones worth keeping); continuing from ``start``,
+    it is first called with the checkpoint's best-epoch weights.
     """
     device = data.x_train.device
     h = trial.hyperparameters
@@ -172,14 +178,17 @@ def train_trial(
         optimizer = OPTIMIZERS[h["optimizer"]](model.parameters(), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         result = TrialResult(status="completed", num_parameters=count_parameters(model))
+        best = _Best(on_best, keep_weights=bool(snapshot_at))
         if start is not None:
             _restore(start, model, optimizer, generator, device)
             result.epochs = [EpochMetrics(**e) for e in start.epochs]
+            best.restore(start, model)
         prior = start.seconds if start is not None else 0.0
         for epoch in range(start.epoch if start is not None else 0, epochs):
             metrics, running_loss = _run_epoch(model, optimizer, data, h, generator, epoch)
             result.epochs.append(metrics)
             verdict = on_epoch(metrics) if on_epoch is not None else None
+            best.update(metrics.val_acc, model)
             if not (math.isfinite(running_loss) and metrics.train_loss is not None):
                 result.status = "diverged"
                 result.error = f"training loss became {running_loss} in epoch {epoch + 1}"
@@ -188,7 +197,8 @@ def train_trial(
                 result.status = "stopped"
                 break
             if on_snapshot is not None and epoch + 1 in snapshot_at:
-                on_snapshot(_snapshot(result, model, optimizer, generator, device, prior + time.perf_counter() - began))
+                seconds = prior + time.perf_counter() - began
+                on_snapshot(_snapshot(result, model, optimizer, generator, device, seconds, best.weights))
     _fill_best(result)
     result.seconds = prior + time.perf_counter() - began
     return result
@@ -209,11 +219,39 @@ def _run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceD
     return metrics, running_loss
 
 
+@dataclass
+class _Best:
+    """The best validation accuracy so far; ``on_best`` hears of each new best, and with checkpoints
+    that epoch's weights are kept too (a resumed trial must still hand the best model on)."""
+
+    on_best: Callable[[nn.Module], None] | None
+    keep_weights: bool
+    value: float = -1.0
+    weights: dict[str, torch.Tensor] | None = None
+
+    def update(self, val_acc: float, model: nn.Module) -> None:
+        if val_acc > self.value:
+            self.value = val_acc
+            if self.on_best is not None:
+                self.on_best(model)
+            if self.keep_weights:
+                self.weights = _cpu_copy(model.state_dict())
+
+    def restore(self, state: TrainState, model: nn.Module) -> None:
+        self.value = max((e["val_acc"] for e in state.epochs), default=-1.0)
+        self.weights = state.best_model
+        if self.on_best is not None and self.weights is not None:
+            twin = copy.deepcopy(model)
+            twin.load_state_dict(self.weights)
+            self.on_best(twin)
+
+
 def _snapshot(result: TrialResult, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-              device: torch.device, seconds: float) -> TrainState:
+              device: torch.device, seconds: float, best_model: dict[str, torch.Tensor] | None) -> TrainState:
     cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
     return TrainState(len(result.epochs), _cpu_copy(model.state_dict()), _cpu_copy(optimizer.state_dict()),
-                      torch.get_rng_state(), cuda_rng, generator.get_state(), [m.to_dict() for m in result.epochs], seconds)
+                      torch.get_rng_state(), cuda_rng, generator.get_state(), [m.to_dict() for m in result.epochs],
+                      seconds, best_model)
 
 
 def _cpu_copy(value: Any) -> Any:

@@ -212,10 +212,10 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, monk
 
     real = search.train_trial
 
-    def flaky(trial, data, epochs, on_epoch=None, **kwargs):  # the real signature
+    def flaky(trial, data, epochs, on_epoch=None, **hooks):  # the real signature
         if trial.id == 1:
             raise RuntimeError("CUDA out of memory (simulated)")
-        return real(trial, data, epochs, on_epoch, **kwargs)
+        return real(trial, data, epochs, on_epoch, **hooks)
 
     monkeypatch.setattr(search, "train_trial", flaky)
     config = parse_config({**CONFIG, "trials": 3, "epochs": 1, "data": {"samples": 100}})

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .dataset import Dataset, load_data
+from .prepare import prepare_data
 
-__all__ = ["Dataset", "load_data"]
+__all__ = ["Dataset", "load_data", "prepare_data"]

@@ -80,7 +80,7 @@ def register(name: str) -> Callable[[Loader], Loader]:
 
 def load_data(config: DataConfig) -> Dataset:
     """Load the dataset named by ``config.dataset``. Raises DataError with a clear message."""
-    from . import synthetic  # noqa: F401  (registers its loader)
+    from . import files, synthetic, vision  # noqa: F401  (each registers its loaders)
 
     if config.dataset not in LOADERS:
         raise DataError(f"unknown dataset {config.dataset!r}; known: {', '.join(sorted(LOADERS))}")
@@ -95,7 +95,14 @@ def take_subset(dataset: Dataset, size: int, seed: int = 0) -> Dataset:
     total = len(dataset.y_train)
     if size >= total:
         return dataset
-    keep, _ = stratified_split(dataset.y_train, 1 - size / total, seed)
+    keep, rest = stratified_split(dataset.y_train, 1 - size / total, seed)
+    if len(keep) != size:  # per-class rounding can miss by a few: move random examples to hit size exactly
+        generator = torch.Generator().manual_seed(seed)
+        if len(keep) > size:
+            keep = keep[torch.randperm(len(keep), generator=generator)[:size]].sort().values
+        else:
+            extra = rest[torch.randperm(len(rest), generator=generator)[: size - len(keep)]]
+            keep = torch.cat([keep, extra]).sort().values
     dataset.x_train, dataset.y_train = dataset.x_train[keep], dataset.y_train[keep]
     dataset.info["subset"] = len(keep)
     return dataset

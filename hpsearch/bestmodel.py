@@ -1,0 +1,112 @@
+"""The best trial's model, kept in the run folder, and its single evaluation on the test split.
+
+The search keeps the weights of each trial's best epoch (the epoch its reported ``val_acc`` comes
+from), and whenever a trial becomes the best so far it writes them atomically to
+``<run>/best_model.pt``, so the file always matches run.json's ``best`` and survives a resumed run.
+With ``--test`` (or ``test: true``), that one model is evaluated once, after the search, on the
+held-out test split: the search never sees the test split, so the figure is an unbiased estimate
+for the chosen configuration, which the best validation accuracy (the maximum over many trials) is not.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Dataset
+from .model import build_mlp
+from .sampler import Trial
+
+BEST_MODEL = "best_model.pt"
+EVAL_BATCH = 8192
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights, on its device (cheap for an MLP; no host sync)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class BestModelKeeper:
+    """Receives each trial's best-epoch weights and writes the best trial's to ``best_model.pt``.
+
+    ``on_best`` is given to ``train_trial``; ``trial_finished`` is called with the search's best
+    (trial, result) so far, and saves when that is the trial just finished.
+    """
+
+    def __init__(self, run_dir: Path, input_dim: int, num_classes: int) -> None:
+        self.path = run_dir / BEST_MODEL
+        self.input_dim = input_dim
+        self.num_classes = num_classes
+        self.pending: dict[str, torch.Tensor] | None = None
+
+    def on_best(self, model: nn.Module) -> None:
+        self.pending = snapshot(model)
+
+    def trial_finished(self, trial: Trial, result: Any, best: tuple[Trial, Any] | None) -> None:
+        state, self.pending = self.pending, None
+        if state is None or best is None or best[0].id != trial.id:
+            return
+        record = {"trial": trial.id, "hyperparameters": dict(trial.hyperparameters), "input_dim": self.input_dim,
+                  "num_classes": self.num_classes, "best_epoch": result.best_epoch, "val_acc": result.val_acc,
+                  "state_dict": {k: v.cpu() for k, v in state.items()}}
+        save_atomic(record, self.path)
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """torch.save via a temporary file in the same folder and a rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_best_model(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The saved best model, rebuilt from its hyperparameters, in eval mode; and its record."""
+    record = torch.load(run_dir / BEST_MODEL, map_location=device, weights_only=True)
+    h = record["hyperparameters"]
+    model = build_mlp(record["input_dim"], record["num_classes"], h["hidden_units"], h["layers"], h["batchnorm"],
+                      h["activation"], h["dropout"])
+    model.load_state_dict(record["state_dict"])
+    return model.to(device).eval(), record
+
+
+def evaluate_on_test(run_dir: Path, dataset: Dataset, device: torch.device, best_trial: int) -> dict[str, Any]:
+    """Accuracy and mean loss of the saved best model on the test split (the one use of that split).
+
+    If ``best_model.pt`` is missing or holds another trial (a run killed between a trial's
+    result.json and the model file), the figure is not made up: ``test_acc`` is None with the reason.
+    """
+    if dataset.x_test is None or dataset.y_test is None:
+        raise ValueError("the dataset has no test split")
+    path = run_dir / BEST_MODEL
+    if not path.is_file():
+        return {"test_acc": None, "trial": best_trial, "error": f"{path} is missing"}
+    model, record = load_best_model(run_dir, device)
+    if record["trial"] != best_trial:
+        return {"test_acc": None, "trial": best_trial, "error": f"{path} holds trial {record['trial']}, not the best "
+                f"trial {best_trial} (the run was stopped between writing the two); retrain trial {best_trial} to test it"}
+    loss_sum, correct = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(dataset.y_test), EVAL_BATCH):
+            x = dataset.x_test[start : start + EVAL_BATCH].to(device)
+            y = dataset.y_test[start : start + EVAL_BATCH].to(device)
+            logits = model(x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(dim=1) == y).sum())
+    n = len(dataset.y_test)
+    return {"test_acc": correct / n, "test_loss": loss_sum / n, "examples": n, "trial": record["trial"],
+            "best_epoch": record["best_epoch"], "val_acc": record["val_acc"],
+            "note": "the best trial by validation accuracy, evaluated once on the held-out test split after the "
+                    "search; the test split chose nothing"}

@@ -1,0 +1,105 @@
+"""Checks on examples and labels, shared by every loader, so bad data fails the same clear way.
+
+Each check raises DataError naming where the data came from (``where``: a file or a dataset) and
+what is allowed, before the search writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+
+
+def encode_labels(values: Any, where: str) -> tuple[torch.Tensor, list[str] | None]:
+    """Labels as int64, plus the class names when they were strings (sorted: index = label).
+
+    Integers (or integral floats such as 3.0) are kept as they are; strings are mapped to 0..C-1
+    in sorted order, e.g. ``["dog", "cat", "dog"]`` -> ``[1, 0, 1]`` with classes ``["cat", "dog"]``.
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise DataError(f"{where}: labels must be one label per example (1-D), got shape {tuple(array.shape)}")
+    if array.dtype.kind in "USO":
+        strings = [str(v) for v in array.tolist()]
+        classes = sorted(set(strings))
+        index = {name: i for i, name in enumerate(classes)}
+        return torch.tensor([index[s] for s in strings], dtype=torch.int64), classes
+    if array.dtype.kind == "b" or array.dtype.kind in "iu":
+        return torch.from_numpy(array.astype(np.int64)), None
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all() or not (array == np.round(array)).all():
+            bad = array[~np.isfinite(array) | (array != np.round(array))][0]
+            raise DataError(f"{where}: labels must be integers 0..C-1 or strings (this tool classifies), got {bad!r}")
+        return torch.from_numpy(array.astype(np.int64)), None
+    raise DataError(f"{where}: labels must be integers or strings, got values of type {array.dtype}")
+
+
+def features_tensor(values: Any, where: str) -> torch.Tensor:
+    """Examples as float32 [N, D]: any input shape [N, ...] is flattened. Numbers only."""
+    if isinstance(values, torch.Tensor):
+        tensor = values.detach().cpu()
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{where}: features must be numbers, got values of type {array.dtype}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.is_complex():
+        raise DataError(f"{where}: features must be real numbers, got {tensor.dtype}")
+    if tensor.ndim == 0 or len(tensor) == 0:
+        raise DataError(f"{where}: no examples (features of shape {tuple(tensor.shape)})")
+    return tensor.reshape(len(tensor), -1).to(torch.float32).contiguous()
+
+
+def check_features(x: torch.Tensor, where: str) -> None:
+    """Every feature finite: a NaN would turn every trial's loss into NaN and look like divergence."""
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        example, feature = (int(i) for i in torch.nonzero(bad)[0])
+        raise DataError(f"{where}: features contain {int(bad.sum())} NaN or infinite value(s), the first in example "
+                        f"{example} (0-based), feature {feature}; remove or impute them before the search")
+
+
+def check_labels(y: torch.Tensor, num_classes: int, where: str) -> None:
+    """Labels must lie in 0..num_classes-1 (cross-entropy indexes its logits with them)."""
+    if len(y) == 0:
+        return
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= num_classes:
+        raise DataError(f"{where}: labels out of range: found {low}..{high}, but labels must be integers 0..{num_classes - 1} "
+                        f"({num_classes} classes); shift them to start at 0, or give them as strings to have them mapped")
+
+
+def infer_num_classes(y_train: torch.Tensor, where: str) -> int:
+    """C for integer labels 0..C-1: every class up to the largest label must occur in training."""
+    low = int(y_train.min())
+    if low < 0:
+        raise DataError(f"{where}: labels out of range: found {low}; labels must be integers 0..C-1 "
+                        f"(or strings, which are mapped to 0..C-1)")
+    num_classes = int(y_train.max()) + 1
+    missing = sorted(set(range(num_classes)) - set(torch.unique(y_train).tolist()))
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(f"{where}: labels out of range: labels must be 0..C-1 with every class present, but the labels "
+                        f"run 0..{num_classes - 1} and class(es) {shown} never occur; renumber them from 0, or give "
+                        f"them as strings to have them mapped")
+    return num_classes
+
+
+def check_classes(y_train: torch.Tensor, where: str) -> None:
+    """At least two classes: with one, every model is 100% accurate and the search means nothing."""
+    present = torch.unique(y_train)
+    if len(present) < 2:
+        found = "no labels" if len(present) == 0 else f"only class {int(present[0])}"
+        raise DataError(f"{where}: the training split has {found}; classification needs at least 2 classes")
+
+
+def check_same_length(x: Sequence[Any] | torch.Tensor, y: Sequence[Any] | torch.Tensor, where: str) -> None:
+    if len(x) != len(y):
+        raise DataError(f"{where}: {len(x)} examples but {len(y)} labels; they must match one to one")

@@ -1,0 +1,161 @@
+"""``dataset: file``: the user's own examples from a ``.npz``, ``.pt`` or ``.csv`` file.
+
+- ``.npz``: arrays ``x`` (examples, any shape [N, ...]) and ``y`` (labels [N]); optionally
+  ``x_test`` and ``y_test``, a held-out test split for ``--test``.
+- ``.pt``: the same as a dict of tensors, or a tuple ``(x, y)`` / ``(x, y, x_test, y_test)``;
+  read with ``weights_only=True``, so loading a file can never run code.
+- ``.csv``: a header row, the label column named by ``target`` (default ``label``), every other
+  column numeric.
+
+Labels are integers 0..C-1, or strings mapped to 0..C-1 in sorted order (the mapping is recorded
+in run.json as ``classes``). Features are flattened and standardized per feature with the training
+split's mean and std; the validation split is carved from the training split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import DataConfig
+from ..errors import DataError
+from .checks import check_features, check_labels, check_same_length, encode_labels, features_tensor, infer_num_classes
+from .dataset import Dataset, register
+from .prepare import finish, standardize
+
+Arrays = dict[str, Any]  # x, y and optionally x_test, y_test
+MISSING_CELLS = {"", "nan", "na", "n/a", "null"}
+
+
+def _read_npz(path: Path, config: DataConfig) -> Arrays:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: archive[k] for k in archive.files}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataError(f"{path}: holds object arrays, which would need pickle to load (unsafe); save labels as "
+                            f"a string or integer array (np.array(labels, dtype=str))") from None
+        raise DataError(f"{path}: cannot be read as .npz ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot be read as .npz ({exc})") from None
+
+
+def _read_pt(path: Path, config: DataConfig) -> Arrays:
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad or unsafe file
+        raise DataError(f"{path}: cannot be read with torch.load(weights_only=True) ({type(exc).__name__}: {exc})") from None
+    if isinstance(content, dict):
+        return dict(content)
+    if isinstance(content, tuple | list) and len(content) in (2, 4):
+        return dict(zip(("x", "y", "x_test", "y_test"), content, strict=False))
+    raise DataError(f"{path}: must hold a dict with keys x and y (and optionally x_test, y_test) or a tuple "
+                    f"(x, y) or (x, y, x_test, y_test); got {type(content).__name__}")
+
+
+def _number(cell: str, path: Path, row: int, column: str) -> float:
+    if cell.strip().lower() in MISSING_CELLS:
+        return math.nan  # reported by the NaN check with its position
+    try:
+        return float(cell)
+    except ValueError:
+        raise DataError(f"{path}: line {row}, column {column!r}: {cell!r} is not a number; every column but the "
+                        f"label column (target) must be numeric") from None
+
+
+def _read_csv(path: Path, config: DataConfig) -> Arrays:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    if not rows:
+        raise DataError(f"{path}: is empty; it needs a header row and one row per example")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
+    if config.target not in header:
+        raise DataError(f"{path}: no label column {config.target!r} (data.target); the columns are {', '.join(header)}")
+    label_at = header.index(config.target)
+    features = [i for i in range(len(header)) if i != label_at]
+    if not features:
+        raise DataError(f"{path}: has only the label column; it needs at least one feature column")
+    x, y = [], []
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} cells but the header has {len(header)}")
+        y.append(row[label_at].strip())
+        x.append([_number(row[i], path, line, header[i]) for i in features])
+    labels: Any = np.array(y, dtype=str)  # strings, mapped to classes, unless all are numbers
+    with contextlib.suppress(ValueError):
+        labels = np.array([float(v) for v in y])
+    return {"x": np.array(x, dtype=np.float64).reshape(len(x), len(features)), "y": labels}
+
+
+READERS = {".npz": _read_npz, ".pt": _read_pt, ".csv": _read_csv}
+
+
+def _split(arrays: Arrays, path: Path, prefix: str) -> tuple[torch.Tensor, torch.Tensor, list[str] | None] | None:
+    xk, yk = f"x{prefix}", f"y{prefix}"
+    if xk not in arrays and yk not in arrays:
+        return None
+    for key in (xk, yk):
+        if key not in arrays:
+            raise DataError(f"{path}: has {xk if key == yk else yk} but no {key}; give both (found: {', '.join(arrays)})")
+    where = f"{path} ({xk}, {yk})"
+    check_same_length(arrays[xk], arrays[yk], where)
+    x = features_tensor(arrays[xk], where)
+    check_features(x, where)
+    y, classes = encode_labels(arrays[yk], where)
+    return x, y, classes
+
+
+def _labels_together(train: tuple, test: tuple | None, path: Path) -> tuple[torch.Tensor, torch.Tensor | None, list[str] | None]:
+    """Map string labels of both splits with one table; integer labels must agree with the training range."""
+    _, y_train, classes = train
+    y_test = None if test is None else test[1]
+    if classes is not None or (test is not None and test[2] is not None):
+        if test is not None and (classes is None or test[2] is None):
+            raise DataError(f"{path}: y is {'strings' if classes else 'integers'} but y_test is not; give both the same kind")
+        names = sorted(set(classes) | set(test[2] if test is not None else []))
+        remap = {name: i for i, name in enumerate(names)}
+        y_train = torch.tensor([remap[classes[i]] for i in y_train.tolist()], dtype=torch.int64)
+        if test is not None:
+            y_test = torch.tensor([remap[test[2][i]] for i in test[1].tolist()], dtype=torch.int64)
+        classes = names
+    return y_train, y_test, classes
+
+
+def load_file(config: DataConfig) -> Dataset:
+    started = time.perf_counter()
+    path = Path(str(config.path)).expanduser()
+    if not path.is_file():
+        looked = path.resolve()
+        raise DataError(f"file dataset: {looked} does not exist (data.path is {config.path!r}, relative to the folder "
+                        f"hpsearch runs in, {Path.cwd()}); give the path of a .npz, .pt or .csv file")
+    arrays = READERS[path.suffix.lower()](path, config)
+    if "x" not in arrays or "y" not in arrays:
+        raise DataError(f"{path}: needs x (examples) and y (labels); found {', '.join(arrays) or 'nothing'}")
+    train, test = _split(arrays, path, ""), _split(arrays, path, "_test")
+    y_train, y_test, classes = _labels_together(train, test, path)
+    num_classes = len(classes) if classes is not None else infer_num_classes(y_train, f"{path} (y)")
+    if y_test is not None:
+        check_labels(y_test, num_classes, f"{path} (y_test)")
+        if test[0].shape[1] != train[0].shape[1]:
+            raise DataError(f"{path}: x has {train[0].shape[1]} features per example but x_test has {test[0].shape[1]}")
+    x_train, x_test = train[0], None if test is None else test[0]
+    _, x_train, x_test = standardize(x_train, x_test, x_train.shape[1])  # per-feature stats: too many to record
+    info: dict[str, Any] = {"path": str(path.resolve()), "classes": classes or [str(c) for c in range(num_classes)],
+                            "labels": "strings mapped to 0..C-1 in sorted order" if classes else "integers 0..C-1 as given",
+                            "normalization": "per feature (x - mean) / std with the training split's mean and std"}
+    dataset = finish("file", x_train, y_train, x_test, y_test, num_classes, config.val_fraction, info)
+    dataset.info["load_seconds"] = round(time.perf_counter() - started, 3)
+    return dataset
+
+
+register("file")(load_file)

@@ -1,0 +1,74 @@
+"""From a loader's training and test splits to the ``Dataset`` a search uses.
+
+The order is the honest one: normalization statistics come from the training split only; the
+validation split is carved from the training split (stratified, with a fixed seed so every search
+on the same data is judged on the same examples); the test split is carried along untouched and
+never reaches the trainer (see ``hpsearch.bestmodel`` for its one use, after the search).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..config import SearchConfig
+from ..distributions import Choice
+from ..errors import DataError
+from ..hyperparams import HYPERPARAMETERS
+from .checks import check_classes
+from .dataset import Dataset, load_data, stratified_split
+
+SPLIT_SEED = 0  # the validation split's seed: fixed, so searches with different seeds compare on the same split
+
+
+def standardize(x_train: torch.Tensor, x_test: torch.Tensor | None, channels: int) -> tuple[dict[str, list[float]], torch.Tensor, torch.Tensor | None]:
+    """Per-channel mean/std of the training split, applied in place to both splits (float32 [N, C*K]).
+
+    ``channels`` = 1 for MNIST (one mean over all pixels), 3 for CIFAR-10 (R, G, B planes), and the
+    feature count for tabular data (per-feature standardization). A constant channel keeps std 1.
+    """
+    view = x_train.view(len(x_train), channels, -1)
+    std, mean = torch.std_mean(view, dim=(0, 2), correction=0)  # float32 pairwise sums: exact enough, and fast
+    std = torch.where(std > 1e-6, std, torch.ones_like(std))
+    for x in (x_train, x_test):
+        if x is not None:
+            x.view(len(x), channels, -1).sub_(mean[None, :, None]).div_(std[None, :, None])
+    stats = {"mean": [round(m, 6) for m in mean.tolist()], "std": [round(s, 6) for s in std.tolist()]}
+    return stats, x_train, x_test
+
+
+def finish(name: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor | None, y_test: torch.Tensor | None,
+           num_classes: int, val_fraction: float, info: dict[str, Any]) -> Dataset:
+    """Carve the validation split from the training split and assemble the Dataset."""
+    check_classes(y_train, name)
+    train_idx, val_idx = stratified_split(y_train, val_fraction, SPLIT_SEED)
+    info = {**info, "val_split": {"from": "training split", "fraction": val_fraction, "stratified": True, "seed": SPLIT_SEED}}
+    return Dataset(name=name, x_train=x_train.index_select(0, train_idx), y_train=y_train[train_idx],
+                   x_val=x_train.index_select(0, val_idx), y_val=y_train[val_idx], num_classes=num_classes, x_test=x_test, y_test=y_test, info=info)
+
+
+def largest_batch(config: SearchConfig) -> tuple[int, str]:
+    """The largest batch_size a trial of this search can use, and the key that sets it."""
+    if "batch_size" in config.fixed:
+        return int(config.fixed["batch_size"]), "fixed.batch_size"
+    dist = config.space.get("batch_size")
+    if dist is None:
+        return int(HYPERPARAMETERS["batch_size"].default), "the default batch_size"
+    high = max(dist.values) if isinstance(dist, Choice) else dist.high  # type: ignore[attr-defined]
+    return int(high), "space.batch_size"
+
+
+def prepare_data(config: SearchConfig) -> Dataset:
+    """Load the config's data and check that the search can use it (raises DataError if not)."""
+    dataset = load_data(config.data)
+    batch, key = largest_batch(config)
+    n_train = len(dataset.y_train)
+    if n_train < batch:
+        raise DataError(f"{dataset.name}: the training split has {n_train} examples, fewer than one batch "
+                        f"({key} is up to {batch}); lower the batch size or use more data")
+    check_classes(dataset.y_train, dataset.name)
+    if config.test and dataset.y_test is None:
+        raise DataError(f"{dataset.name}: test evaluation was asked for (--test or test: true) but this dataset has no "
+                        f"test split (for dataset: file, give x_test and y_test in the file)")
+    return dataset

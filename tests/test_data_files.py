@@ -1,0 +1,110 @@
+"""``dataset: file``: the user's .npz, .pt and .csv files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hpsearch.config import DataConfig, parse_config
+from hpsearch.data import load_data
+from hpsearch.errors import ConfigError, DataError
+
+
+def blobs(n: int = 200, features: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = rng.normal(size=(n, features)) * 5 + 100 + y[:, None] * 10
+    return x, y
+
+
+def test_npz_with_test_split_is_flattened_standardized_and_split(tmp_path):
+    x, y = blobs()
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x.reshape(200, 2, 2), y=y, x_test=x[:30].reshape(30, 2, 2), y_test=y[:30])
+    data = load_data(DataConfig(dataset="file", path=str(path), val_fraction=0.25))
+    assert data.input_dim == 4 and data.num_classes == 3
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (150, 50, 30)
+    train_all = torch.cat([data.x_train, data.x_val])
+    assert torch.allclose(train_all.mean(0), torch.zeros(4), atol=1e-4), "standardized with the training split's stats"
+    assert data.info["classes"] == ["0", "1", "2"]
+
+
+def test_string_labels_are_mapped_in_sorted_order_and_recorded(tmp_path):
+    x, y = blobs()
+    names = np.array(["dog", "cat", "emu"])[y]
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x, y=names)
+    data = load_data(DataConfig(dataset="file", path=str(path)))
+    assert data.info["classes"] == ["cat", "dog", "emu"] and data.num_classes == 3
+    assert "strings mapped" in data.info["labels"]
+
+
+@pytest.mark.parametrize("as_tuple", [True, False])
+def test_pt_file_as_dict_or_tuple(tmp_path, as_tuple):
+    x, y = blobs()
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+    content = (xt, yt) if as_tuple else {"x": xt, "y": yt}
+    torch.save(content, tmp_path / "d.pt")
+    data = load_data(DataConfig(dataset="file", path=str(tmp_path / "d.pt")))
+    assert data.num_classes == 3 and len(data.y_train) + len(data.y_val) == 200 and data.y_test is None
+
+
+def test_csv_with_a_named_string_target(tmp_path):
+    x, y = blobs(60)
+    lines = ["f1,f2,species,f3,f4"]
+    for row, label in zip(x, y, strict=True):
+        lines.append(f"{row[0]},{row[1]},{['setosa', 'virginica', 'versicolor'][label]},{row[2]},{row[3]}")
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_data(DataConfig(dataset="file", path=str(path), target="species"))
+    assert data.input_dim == 4 and data.info["classes"] == ["setosa", "versicolor", "virginica"]
+
+
+def test_csv_with_a_non_numeric_feature_names_the_line_and_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,label\n1.0,0\nhello,1\n")
+    with pytest.raises(DataError, match=r"line 3, column 'a': 'hello' is not a number"):
+        load_data(DataConfig(dataset="file", path=str(path)))
+
+
+def test_csv_without_the_target_column_lists_the_columns(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,class\n1,2,0\n")
+    with pytest.raises(DataError, match=r"no label column 'label' \(data.target\); the columns are a, b, class"):
+        load_data(DataConfig(dataset="file", path=str(path)))
+
+
+def test_integer_labels_with_a_gap_are_out_of_range(tmp_path):
+    x, y = blobs()
+    np.savez(tmp_path / "d.npz", x=x, y=y + 1)  # 1..3: class 0 never occurs
+    with pytest.raises(DataError, match=r"labels out of range.*class\(es\) 0 never occur"):
+        load_data(DataConfig(dataset="file", path=str(tmp_path / "d.npz")))
+
+
+def test_non_integer_labels_are_refused(tmp_path):
+    x, _ = blobs()
+    np.savez(tmp_path / "d.npz", x=x, y=np.linspace(0, 1, 200))
+    with pytest.raises(DataError, match=r"labels must be integers 0\.\.C-1 or strings"):
+        load_data(DataConfig(dataset="file", path=str(tmp_path / "d.npz")))
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"dataset": "file"}, r"data.path: dataset: file needs path"),
+    ({"dataset": "file", "path": "x.txt"}, r"data.path: must be a file path ending in .npz, .pt, .csv"),
+    ({"dataset": "mnist", "path": "x.csv"}, r"data.path: applies only to dataset: file, not to dataset 'mnist'"),
+    ({"dataset": "file", "path": "x.npz", "target": "y"}, r"data.target: applies only to dataset: file with a .csv"),
+    ({"dataset": "synthetic", "root": "/data"}, r"data.root: applies only to the torchvision datasets"),
+    ({"dataset": "mnist", "download": "yes"}, r"data.download: must be true or false"),
+])
+def test_data_keys_are_checked_against_the_dataset(data, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config({"name": "x", "data": data})
+
+
+def test_data_section_round_trips_through_config_yaml():
+    cfg = parse_config({"name": "x", "test": True, "data": {"dataset": "file", "path": "d.csv", "target": "kind"}})
+    again = cfg.with_overrides(trials=2)
+    assert again.data == cfg.data and again.test is True
+    mnist = parse_config({"name": "x", "data": {"dataset": "mnist", "root": "/d", "download": False}}).with_overrides(seed=3)
+    assert (mnist.data.root, mnist.data.download, mnist.data.path) == ("/d", False, None)
