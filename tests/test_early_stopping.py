@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from click.testing import CliRunner
 
@@ -67,6 +68,8 @@ def test_asha_stops_trials_at_rungs_and_records_why(reference: Path) -> None:
     assert not list(reference.glob("trials/*/checkpoint.pt"))  # finished trials need no checkpoint
     info = json.loads((reference / "run.json").read_text())
     assert info["status"] == "completed" and info["trials"]["stopped"] == statuses.count("stopped")
+    model = torch.load(reference / "best_model.pt", weights_only=True)
+    assert (model["trial"], model["val_acc"]) == (info["best"]["trial"], info["best"]["val_acc"])
     table = CliRunner().invoke(main, ["compare", str(reference), "--format", "csv"])
     assert table.exit_code == 0 and table.output.count(",stopped,") == statuses.count("stopped")
 
@@ -118,6 +121,9 @@ def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_res
     assert result.status == "completed"
     assert counter.epochs == expected  # checkpointed trials were continued, not retrained from scratch
     assert_same_run(run_dir, reference)  # params, every epoch's metrics, results and decisions, trials.csv
+    mine, ref_model = (torch.load(d / "best_model.pt", weights_only=True) for d in (run_dir, reference))
+    assert mine["trial"] == ref_model["trial"]
+    assert all(torch.equal(mine["state_dict"][k], v) for k, v in ref_model["state_dict"].items())
 
 
 def _checkpoint_epoch(path: Path) -> int:
@@ -154,3 +160,26 @@ def test_smoke_with_a_scheduler_reaches_a_rung() -> None:
     smoke = smoke_config(parse_config(ASHA_CONFIG))
     assert (smoke.trials, smoke.epochs, smoke.scheduler.name) == (2, 2, "asha")
     assert make_scheduler(smoke).rungs(0) == [1]
+
+
+def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> None:
+    """Metrics, final weights and the best epoch's weights (for best_model.pt) all match, with dropout on."""
+    from hpsearch.data import prepare_data
+    from hpsearch.sampler import sample_trial
+    from hpsearch.trainer import DeviceData, train_trial
+
+    config = parse_config({**ASHA_CONFIG, "fixed": {"optimizer": "adam", "dropout": 0.3, "batch_size": 32}})
+    data = DeviceData.from_dataset(prepare_data(config), torch.device("cpu"))
+    trial = sample_trial(config, 1)
+    snaps: list = []
+    bests: dict[str, list] = {"unbroken": [], "continued": []}
+
+    def keep(name: str):
+        return lambda model: bests[name].append({k: v.clone() for k, v in model.state_dict().items()})
+
+    unbroken = train_trial(trial, data, 5, snapshot_at=[2], on_snapshot=snaps.append, on_best=keep("unbroken"))
+    continued = train_trial(trial, data, 5, start=snaps[0], on_best=keep("continued"))
+    strip = [{k: v for k, v in m.to_dict().items() if k != "seconds"} for m in unbroken.epochs]
+    assert [{k: v for k, v in m.to_dict().items() if k != "seconds"} for m in continued.epochs] == strip
+    assert unbroken.best_epoch == continued.best_epoch
+    assert all(torch.equal(bests["continued"][-1][k], v) for k, v in bests["unbroken"][-1].items())

@@ -10,8 +10,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from hpsearch.bestmodel import load_best_model
 from hpsearch.cli import main
 from hpsearch.config import parse_config
+from hpsearch.data import prepare_data
 from hpsearch.parallel import CRASH_ENV
 from hpsearch.search import run_search
 
@@ -56,6 +58,12 @@ def test_two_workers_match_one_and_a_dead_worker_fails_only_its_trial(one_worker
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["status"] == "completed" and info["trials"] == {"failed": 2, "completed": 2}
     assert (tmp_path / "run" / "trials.csv").read_text().count("\n") == 5
+    model, record = load_best_model(tmp_path / "run")  # the best epoch's weights came back from a worker
+    assert (record["trial"], record["val_acc"]) == (info["best"]["trial"], info["best"]["val_acc"])
+    data = prepare_data(parse_config(CONFIG))
+    with torch.inference_mode():
+        val_acc = (model(data.x_val).argmax(dim=1) == data.y_val).float().mean().item()
+    assert val_acc == pytest.approx(record["val_acc"], abs=1e-6)
 
 
 @pytest.mark.parametrize(("devices", "message"), [
