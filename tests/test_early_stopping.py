@@ -165,6 +165,7 @@ def test_smoke_with_a_scheduler_reaches_a_rung() -> None:
 def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> None:
     """Metrics, final weights and the best epoch's weights (for best_model.pt) all match, with dropout on."""
     from hpsearch.data import prepare_data
+    from hpsearch.parallel import cpu_threads
     from hpsearch.sampler import sample_trial
     from hpsearch.trainer import DeviceData, train_trial
 
@@ -177,8 +178,9 @@ def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> No
     def keep(name: str):
         return lambda model: bests[name].append({k: v.clone() for k, v in model.state_dict().items()})
 
-    unbroken = train_trial(trial, data, 5, snapshot_at=[2], on_snapshot=snaps.append, on_best=keep("unbroken"))
-    continued = train_trial(trial, data, 5, start=snaps[0], on_best=keep("continued"))
+    with cpu_threads(1):  # as the search trains (threads: 1)
+        unbroken = train_trial(trial, data, 5, snapshot_at=[2], on_snapshot=snaps.append, on_best=keep("unbroken"))
+        continued = train_trial(trial, data, 5, start=snaps[0], on_best=keep("continued"))
     strip = [{k: v for k, v in m.to_dict().items() if k != "seconds"} for m in unbroken.epochs]
     assert [{k: v for k, v in m.to_dict().items() if k != "seconds"} for m in continued.epochs] == strip
     assert unbroken.best_epoch == continued.best_epoch
