@@ -9,6 +9,7 @@ instant leaves either the old or the new file, never half of one):
     <run>/trials/<NNNN>/params.json    the sampled parameters and the full hyperparameters
     <run>/trials/<NNNN>/metrics.jsonl  one JSON line per epoch
     <run>/trials/<NNNN>/result.json    status, best epoch and its accuracies, gap, seconds
+    <run>/trials/<NNNN>/checkpoint.pt  with a scheduler, while a trial runs: its last rung's state (driver.py)
     <run>/run.lock                     while a process writes the folder: its pid (see runlock.py)
 
 run.json records the sha256 of config.yaml, so ``hpsearch resume`` can refuse a hand-edited config.
