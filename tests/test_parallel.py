@@ -37,8 +37,8 @@ def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _trial(run_dir: Path, trial_id: int) -> tuple[dict, list[dict], dict]:
     folder = run_dir / "trials" / f"{trial_id:04d}"
     lines = (folder / "metrics.jsonl").read_text().splitlines() if (folder / "metrics.jsonl").exists() else []
-    metrics = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
-    result = {k: v for k, v in json.loads((folder / "result.json").read_text()).items() if k != "seconds"}
+    metrics = [{k: v for k, v in json.loads(line).items() if not k.endswith("seconds")} for line in lines]
+    result = {k: v for k, v in json.loads((folder / "result.json").read_text()).items() if not k.endswith("seconds")}
     return json.loads((folder / "params.json").read_text()), metrics, result
 
 

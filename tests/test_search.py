@@ -18,7 +18,7 @@ from hpsearch.search import SearchInterrupted, SearchObserver
 
 from .conftest import TINY
 
-METRIC_KEYS = {"epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+METRIC_KEYS = {"epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "eval_seconds"}
 
 
 def read_metrics(trial_dir: Path) -> list[dict]:
@@ -26,7 +26,7 @@ def read_metrics(trial_dir: Path) -> list[dict]:
 
 
 def without_seconds(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rows]
 
 
 def test_run_writes_the_whole_layout_and_learns(tmp_path):
