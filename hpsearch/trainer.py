@@ -11,7 +11,6 @@ bare compute floor.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -25,6 +24,7 @@ from torch import nn
 from .data import Dataset
 from .model import build_mlp, count_parameters
 from .sampler import Trial
+from .trainstate import BestSoFar, TrainState, restore, snapshot
 
 # Train accuracy is measured on a fixed sample of the training split as large as the validation set,
 # within these bounds: the gap (train - val) then compares two estimates of similar precision, and
@@ -91,25 +91,6 @@ class TrialResult:
         if not self.decisions:
             out.pop("decisions")
         return {k: v for k, v in out.items() if v is not None or k in ("val_acc", "best_epoch")}
-
-
-@dataclass
-class TrainState:
-    """A trial frozen after ``epoch`` epochs (a rung checkpoint): with it, training continues exactly
-    as an unbroken run would (weights, optimizer moments, dropout RNG and batch-order generator)."""
-
-    epoch: int
-    model: dict[str, Any]
-    optimizer: dict[str, Any]
-    torch_rng: torch.Tensor  # the CPU generator (dropout on CPU)
-    cuda_rng: torch.Tensor | None  # the trial device's CUDA generator (dropout on CUDA)
-    generator: torch.Tensor  # the batch-order generator
-    epochs: list[dict[str, Any]]  # EpochMetrics dicts so far
-    seconds: float  # training time so far
-    best_model: dict[str, Any] | None = None  # the weights of the best epoch so far (for best_model.pt)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -229,9 +210,9 @@ def train_trial(
         optimizer = make_optimizer(list(model.parameters()), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         result = TrialResult(status="completed", num_parameters=count_parameters(model))
-        best = _Best(on_best, keep_weights=bool(snapshot_at))
+        best = BestSoFar(on_best, keep_weights=bool(snapshot_at))
         if start is not None:
-            _restore(start, model, optimizer, generator, device)
+            restore(start, model, optimizer, generator, device)
             result.epochs = [EpochMetrics(**e) for e in start.epochs]
             best.restore(start, model)
         prior = start.seconds if start is not None else 0.0
@@ -249,7 +230,7 @@ def train_trial(
                 break
             if on_snapshot is not None and epoch + 1 in snapshot_at:
                 seconds = prior + time.perf_counter() - began
-                on_snapshot(_snapshot(result, model, optimizer, generator, device, seconds, best.weights))
+                on_snapshot(snapshot(result.epochs, model, optimizer, generator, device, seconds, best.weights))
     _fill_best(result)
     result.seconds = prior + time.perf_counter() - began
     return result
@@ -269,62 +250,6 @@ def _run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceD
     metrics = EpochMetrics(epoch + 1, lr, _finite(train_loss), train_acc, _finite(val_loss), val_acc,
                            done - epoch_start, done - eval_start)
     return metrics, running_loss
-
-
-@dataclass
-class _Best:
-    """The best validation accuracy so far; ``on_best`` hears of each new best, and with checkpoints
-    that epoch's weights are kept too (a resumed trial must still hand the best model on)."""
-
-    on_best: Callable[[nn.Module], None] | None
-    keep_weights: bool
-    value: float = -1.0
-    weights: dict[str, torch.Tensor] | None = None
-
-    def update(self, val_acc: float, model: nn.Module) -> None:
-        if val_acc > self.value:
-            self.value = val_acc
-            if self.on_best is not None:
-                self.on_best(model)
-            if self.keep_weights:
-                self.weights = _cpu_copy(model.state_dict())
-
-    def restore(self, state: TrainState, model: nn.Module) -> None:
-        self.value = max((e["val_acc"] for e in state.epochs), default=-1.0)
-        self.weights = state.best_model
-        if self.on_best is not None and self.weights is not None:
-            twin = copy.deepcopy(model)
-            twin.load_state_dict(self.weights)
-            self.on_best(twin)
-
-
-def _snapshot(result: TrialResult, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-              device: torch.device, seconds: float, best_model: dict[str, torch.Tensor] | None) -> TrainState:
-    cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    return TrainState(len(result.epochs), _cpu_copy(model.state_dict()), _cpu_copy(optimizer.state_dict()),
-                      torch.get_rng_state(), cuda_rng, generator.get_state(), [m.to_dict() for m in result.epochs],
-                      seconds, best_model)
-
-
-def _cpu_copy(value: Any) -> Any:
-    """A copy with every tensor on the CPU: a checkpoint can be pickled, piped and saved anywhere."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, dict):
-        return {k: _cpu_copy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_cpu_copy(v) for v in value)
-    return value
-
-
-def _restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-             device: torch.device) -> None:
-    model.load_state_dict(state.model)
-    optimizer.load_state_dict(state.optimizer)
-    torch.set_rng_state(state.torch_rng)
-    if device.type == "cuda" and state.cuda_rng is not None:
-        torch.cuda.set_rng_state(state.cuda_rng, device)
-    generator.set_state(state.generator)
 
 
 def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData, batch_size: int, batchnorm: bool, generator: torch.Generator) -> float:

@@ -1,0 +1,93 @@
+"""A trial's training state at a rung: what a checkpoint holds, and how it is taken and put back.
+
+With it a trial continues exactly as an unbroken run would: weights, optimizer moments, the torch
+RNG (dropout) and the batch-order generator are restored, and the best epoch's weights so far are
+kept so the search can still save the best model of a trial continued after a resume.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class TrainState:
+    """A trial frozen after ``epoch`` epochs (a rung checkpoint): with it, training continues exactly
+    as an unbroken run would (weights, optimizer moments, dropout RNG and batch-order generator)."""
+
+    epoch: int
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    torch_rng: torch.Tensor  # the CPU generator (dropout on CPU)
+    cuda_rng: torch.Tensor | None  # the trial device's CUDA generator (dropout on CUDA)
+    generator: torch.Tensor  # the batch-order generator
+    epochs: list[dict[str, Any]]  # EpochMetrics dicts so far
+    seconds: float  # training time so far
+    best_model: dict[str, Any] | None = None  # the weights of the best epoch so far (for best_model.pt)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BestSoFar:
+    """The best validation accuracy so far; ``on_best`` hears of each new best, and with checkpoints
+    that epoch's weights are kept too (a resumed trial must still hand the best model on)."""
+
+    on_best: Callable[[nn.Module], None] | None
+    keep_weights: bool
+    value: float = -1.0
+    weights: dict[str, torch.Tensor] | None = None
+
+    def update(self, val_acc: float, model: nn.Module) -> None:
+        if val_acc > self.value:
+            self.value = val_acc
+            if self.on_best is not None:
+                self.on_best(model)
+            if self.keep_weights:
+                self.weights = _cpu_copy(model.state_dict())
+
+    def restore(self, state: TrainState, model: nn.Module) -> None:
+        self.value = max((e["val_acc"] for e in state.epochs), default=-1.0)
+        self.weights = state.best_model
+        if self.on_best is not None and self.weights is not None:
+            twin = copy.deepcopy(model)
+            twin.load_state_dict(self.weights)
+            self.on_best(twin)
+
+
+def snapshot(epochs: list[Any], model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+             device: torch.device, seconds: float, best_model: dict[str, torch.Tensor] | None) -> TrainState:
+    """The trial's state after ``epochs`` (EpochMetrics), every tensor copied to the CPU."""
+    cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return TrainState(len(epochs), _cpu_copy(model.state_dict()), _cpu_copy(optimizer.state_dict()),
+                      torch.get_rng_state(), cuda_rng, generator.get_state(), [m.to_dict() for m in epochs],
+                      seconds, best_model)
+
+
+def _cpu_copy(value: Any) -> Any:
+    """A copy with every tensor on the CPU: a checkpoint can be pickled, piped and saved anywhere."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_cpu_copy(v) for v in value)
+    return value
+
+
+def restore(state: TrainState, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+            device: torch.device) -> None:
+    """Put ``state`` back into a freshly built model, optimizer and generator, and the torch RNGs."""
+    model.load_state_dict(state.model)
+    optimizer.load_state_dict(state.optimizer)
+    torch.set_rng_state(state.torch_rng)
+    if device.type == "cuda" and state.cuda_rng is not None:
+        torch.cuda.set_rng_state(state.cuda_rng, device)
+    generator.set_state(state.generator)
