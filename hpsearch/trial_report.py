@@ -38,7 +38,7 @@ def model_summary(h: Mapping[str, Any], input_dim: int, num_classes: int) -> tup
         count += fan_in * width + (2 * width if bn else width)
         fan_in = width
     count += fan_in * num_classes + num_classes
-    block = ["Linear", *(["BatchNorm1d"] if bn else []), h["activation"], *([f"Dropout({h['dropout']})"] if h["dropout"] else [])]
+    block = ["Linear", *(["BatchNorm1d"] if bn else []), h["activation"], *([f"Dropout({h['dropout']:.3g})"] if h["dropout"] else [])]
     shape = " -> ".join(str(n) for n in [input_dim, *([width] * layers), num_classes])
     text = f"{shape}: {layers} hidden blocks of {' + '.join(block)}, then Linear; batch norm {'on' if bn else 'off'}"
     return text, count
