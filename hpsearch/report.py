@@ -153,10 +153,12 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
         counts[row.status] = counts.get(row.status, 0) + 1
     lines = [f"{run.root.name}: {len(rows)} trials ({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none yet'}), "
              f"target error {pct(target)}"]
-    done = [r for r in rows if r.status == "completed" and r.diagnosis is not None]
+    # stopped trials (early stopping) count: the best trial may be one, as in the search's own summary
+    done = [r for r in rows if r.status in ("completed", "stopped") and r.diagnosis is not None]
     if not done:
         return [*lines, "  no trial completed, so there is nothing to diagnose yet"]
-    lines.append(f"  diagnosis of the {len(done)} completed trials: {summarize([r.diagnosis for r in done if r.diagnosis])}")
+    what = "completed" if all(r.status == "completed" for r in done) else "completed or stopped"
+    lines.append(f"  diagnosis of the {len(done)} {what} trials: {summarize([r.diagnosis for r in done if r.diagnosis])}")
     best = max(done, key=lambda r: (r.val_acc or 0.0, -r.trial))
     diagnosis = best.diagnosis or diagnose(0.0, 0.0)  # never None: ``done`` holds diagnosed rows only
     lines.append(f"  best trial {best.trial:04d} (val acc {pct(best.val_acc)}): {diagnosis.describe()}")

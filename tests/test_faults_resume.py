@@ -118,7 +118,9 @@ def test_sigkill_then_sigterm_then_resume_matches_an_unbroken_run(config_file: P
     assert "took over the stale lock" in err
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     statuses = [json.loads(p.read_text())["status"] for p in sorted(run_dir.glob("trials/*/result.json"))]
-    assert statuses[-1] == "interrupted" and set(statuses[:-1]) <= {"completed", "diverged"}
+    # the signal may fall inside a trial (marked interrupted) or between two trials (none is)
+    finished = statuses[:-1] if statuses[-1] == "interrupted" else statuses
+    assert set(finished) <= {"completed", "diverged"}
     assert not (run_dir / LOCK_NAME).exists()
 
     result = CliRunner().invoke(main, ["resume", str(run_dir)])

@@ -122,3 +122,13 @@ def test_target_error_override_moves_bias_to_the_target(run):
     assert "target error 10.0%" in compare([run], target_error=0.1)
     with pytest.raises(HpsearchError, match=r"target error must be in \[0, 1\)"):
         compare([run], target_error=1.5)
+
+
+def test_a_stopped_trial_can_be_the_best_as_in_the_search(tmp_path):
+    trials = [
+        FakeTrial({"lr": 0.003, "batch_size": 64, "hidden_units": 100}, [(0.80, 0.78), (0.85, 0.80)]),
+        FakeTrial({"lr": 0.01, "batch_size": 32, "hidden_units": 200}, [(0.86, 0.84)], status="stopped"),
+    ]
+    text = compare([RunRecord(make_run(tmp_path / "run", trials))])
+    assert "diagnosis of the 2 completed or stopped trials" in text
+    assert "best trial 0001 (val acc 84.0%)" in text
