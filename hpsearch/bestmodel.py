@@ -10,8 +10,6 @@ for the chosen configuration, which the best validation accuracy (the maximum ov
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .atomic import atomic_file
 from .data import Dataset
 from .model import build_mlp
 from .sampler import Trial
@@ -60,16 +59,8 @@ class BestModelKeeper:
 
 def save_atomic(obj: Any, path: Path) -> None:
     """torch.save via a temporary file in the same folder and a rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, binary=True) as handle:
+        torch.save(obj, handle)
 
 
 def load_best_model(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:

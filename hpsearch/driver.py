@@ -10,14 +10,13 @@ result.json is written: a finished trial needs no checkpoint.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .atomic import atomic_file
 from .resume import FINAL_STATUSES
 from .sampler import Trial
 from .schedulers import Scheduler
@@ -32,17 +31,8 @@ CHECKPOINT = "checkpoint.pt"
 
 def write_checkpoint(trial_dir: Path, state: TrainState, decisions: list[dict[str, Any]]) -> None:
     """torch.save to a temporary file in the trial folder, then a rename: never half a checkpoint."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=trial_dir, prefix=f".{CHECKPOINT}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"state": state.to_dict(), "decisions": decisions}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, trial_dir / CHECKPOINT)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(trial_dir / CHECKPOINT, binary=True) as handle:
+        torch.save({"state": state.to_dict(), "decisions": decisions}, handle)
 
 
 def read_checkpoint(trial_dir: Path) -> tuple[TrainState, list[dict[str, Any]]] | None:

@@ -22,9 +22,7 @@ import hashlib
 import io
 import json
 import math
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .atomic import atomic_file
 from .errors import RunDirError
 
 if TYPE_CHECKING:
@@ -42,17 +41,8 @@ RUN_MARKERS = ("run.json", "config.yaml", "trials")
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        handle.write(text)
 
 
 def _clean(value: Any) -> Any:

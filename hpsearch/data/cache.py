@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..atomic import atomic_file
 
 FORMAT = 1
 CACHE_ENV = "HPSEARCH_CACHE"
@@ -87,16 +88,9 @@ class TensorCache:
             if not _writable(folder):
                 continue
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.filename()}.", suffix=".tmp")
-            except OSError:
-                continue
-            try:
-                with os.fdopen(fd, "wb") as handle:
+                with atomic_file(folder / self.filename(), binary=True) as handle:
                     torch.save(content, handle)
-                os.replace(tmp, folder / self.filename())
             except OSError:
-                Path(tmp).unlink(missing_ok=True)
                 continue
             self._remove_stale(folder)
             return folder / self.filename()

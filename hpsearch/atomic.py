@@ -1,0 +1,32 @@
+"""Atomic file writes: a run killed at any instant leaves the old file or the new one, never half."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """Yield a temporary file beside ``path`` (``.<name>.*.tmp``); once the block succeeds it is
+    flushed, fsynced and renamed over ``path``. On any error the temporary file is removed.
+
+    >>> with atomic_file(Path("/tmp/example.txt")) as handle:   # doctest: +SKIP
+    ...     handle.write("all or nothing")
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        text_args: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, "wb" if binary else "w", **text_args) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
