@@ -10,6 +10,16 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open`` would give a new file (0o666 less the umask); mkstemp gives 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
 @contextmanager
 def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
     """Yield a temporary file beside ``path`` (``.<name>.*.tmp``); once the block succeeds it is
@@ -21,6 +31,7 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)  # a runs folder is shared like any other files: readable by the group
         text_args: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, "wb" if binary else "w", **text_args) as handle:
             yield handle

@@ -306,6 +306,11 @@ class _Reader:
 
     def distribution_fits(self, dist: Distribution, name: str, parent: Mapping) -> bool:
         """Every value the distribution can produce must be valid for the hyperparameter."""
+        default = HYPERPARAMETERS[name].default
+        if isinstance(default, int) and not isinstance(default, bool) and not (isinstance(dist, Choice) or dist.integer):
+            self.fail(f"space.{name}.distribution", f"{name} takes whole numbers, but {dist.name} draws reals; "
+                      "use int_uniform, int_log_uniform or choice", parent.get(name), "distribution")
+            return False
         ends = dist.values if isinstance(dist, Choice) else (dist.low, dist.high)  # type: ignore[attr-defined]
         for value in ends:
             error = HYPERPARAMETERS[name].check(value)

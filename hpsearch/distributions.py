@@ -52,6 +52,7 @@ class Distribution:
 
     name: ClassVar[str]
     log_scale: ClassVar[bool] = False
+    integer: ClassVar[bool] = False  # draws whole numbers (int_uniform, int_log_uniform)
 
     def sample(self, rng: random.Random) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -102,6 +103,7 @@ class IntUniform(Distribution):
     low: int
     high: int
     name: ClassVar[str] = "int_uniform"
+    integer: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         _check_range(self.low, self.high, integer=True)
@@ -118,6 +120,7 @@ class IntLogUniform(Distribution):
     low: int
     high: int
     name: ClassVar[str] = "int_log_uniform"
+    integer: ClassVar[bool] = True
     log_scale: ClassVar[bool] = True
 
     def __post_init__(self) -> None:

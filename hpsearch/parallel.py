@@ -58,7 +58,10 @@ def cpu_threads(count: int) -> Iterator[None]:
 
 def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int) -> None:
     """A worker's life: load the data on its device once, then train the trials it is sent."""
+    # Ctrl-C and a SIGTERM sent to the whole process group (CI runners, timeout) are the main
+    # process's to handle: it marks the running trials interrupted and kills the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(threads)
     data = DeviceData.from_dataset(dataset, torch.device(device))
     crash = {int(t) for t in os.environ.get(CRASH_ENV, "").split(",") if t.strip()}
@@ -150,7 +153,12 @@ def run_parallel(config: SearchConfig, store: RunStore, pool: WorkerPool, pendin
                 start = starts.get(trial_id)
                 worker.driver = TrialDriver.start(sample(trial_id), store, scheduler, observer, start)
                 worker.rungs, worker.began = tuple(scheduler.rungs(trial_id)), time.perf_counter()
-                worker.conn.send((worker.driver.trial, config.epochs, start[0] if start else None, list(worker.rungs)))
+                try:
+                    worker.conn.send((worker.driver.trial, config.epochs, start[0] if start else None, list(worker.rungs)))
+                except OSError:  # the worker died while idle: the trial goes back to the queue's front
+                    queue.appendleft(trial_id)
+                    worker.driver = None
+                    pool.replace(worker)
             busy = {w.conn: w for w in pool.workers if w.driver is not None}
             if not busy:
                 return len(queue)
@@ -170,18 +178,15 @@ def _handle(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialR
     try:
         kind, payload = worker.conn.recv()
     except (EOFError, OSError):
-        worker.process.join(timeout=10)
-        code = worker.process.exitcode
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-        error = f"worker process {worker.process.pid} died ({how}; out of memory?) while training this trial"
-        failed = TrialResult("failed", seconds=time.perf_counter() - worker.began, error=error)
-        finished(driver.trial, driver.finish(failed), worker.keeper)
-        pool.replace(worker)
+        _died(worker, pool, finished)
         return
     if kind == "epoch":
         verdict = driver.epoch(payload)
         if payload.epoch in worker.rungs:
-            worker.conn.send(verdict)
+            try:
+                worker.conn.send(verdict)
+            except OSError:  # it died between sending the epoch and hearing the verdict
+                _died(worker, pool, finished)
     elif kind == "snapshot":
         driver.snapshot(payload)
     elif kind == "best":  # the trial's best-epoch weights so far, kept in case it becomes the search's best
@@ -189,3 +194,17 @@ def _handle(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialR
     else:
         worker.driver = None
         finished(driver.trial, driver.finish(payload), worker.keeper)
+
+
+def _died(worker: _Worker, pool: WorkerPool, finished: Callable[[Trial, TrialResult, BestModelKeeper], None]) -> None:
+    """A worker died mid-trial (killed, out of memory): its trial fails, a fresh worker replaces it."""
+    driver = worker.driver
+    assert driver is not None
+    worker.process.join(timeout=10)
+    code = worker.process.exitcode
+    how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+    error = f"worker process {worker.process.pid} died ({how}; out of memory?) while training this trial"
+    failed = TrialResult("failed", seconds=time.perf_counter() - worker.began, error=error)
+    worker.driver = None
+    finished(driver.trial, driver.finish(failed), worker.keeper)
+    pool.replace(worker)

@@ -126,3 +126,14 @@ def test_runs_on_cuda(tmp_path):
     result = run_search(cfg, tmp_path / "run")
     assert json.loads((tmp_path / "run" / "run.json").read_text())["device"].startswith("cuda")
     assert result.best is not None and result.best[1].val_acc > 0.45
+
+
+def test_run_files_get_the_usual_permissions_not_mkstemps_private_ones(tmp_path):
+    import os
+    import stat
+
+    from hpsearch.atomic import FILE_MODE, atomic_file
+
+    with atomic_file(tmp_path / "x.json") as handle:
+        handle.write("{}")
+    assert stat.S_IMODE(os.stat(tmp_path / "x.json").st_mode) == FILE_MODE
