@@ -107,9 +107,12 @@ class TrialDriver:
 
 
 def rebuild_rungs(scheduler: Scheduler, store: RunStore, done: list[tuple[Trial, TrialResult]],
-                  pending: list[int]) -> dict[int, tuple[TrainState, list[dict[str, Any]]]]:
+                  pending: list[int], device_types: set[str]) -> dict[int, tuple[TrainState, list[dict[str, Any]]]]:
     """Put the folder's rung records back into ``scheduler`` (finished trials, then the checkpoints
-    of unfinished ones, by trial id: one worker's arrival order) and return those checkpoints."""
+    of unfinished ones, by trial id: one worker's arrival order) and return those checkpoints.
+
+    A checkpoint taken on another kind of device (a GPU run resumed on a CPU) cannot restore its
+    random state there, so that trial starts again from scratch instead."""
     for trial, result in sorted(done, key=lambda tr: tr[0].id):
         scheduler.restore(trial.id, result.decisions)
     starts: dict[int, tuple[TrainState, list[dict[str, Any]]]] = {}
@@ -118,7 +121,7 @@ def rebuild_rungs(scheduler: Scheduler, store: RunStore, done: list[tuple[Trial,
         if record is None or record.status in FINAL_STATUSES:
             continue
         found = read_checkpoint(record.path)
-        if found is not None:
+        if found is not None and {found[0].device_type} == device_types:
             scheduler.restore(trial_id, found[1])
             starts[trial_id] = found
     return starts

@@ -232,7 +232,7 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], exec
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     scheduler = make_scheduler(config)
-    starts = rebuild_rungs(scheduler, store, done, pending)
+    starts = rebuild_rungs(scheduler, store, done, pending, {d.type for d in execution.devices})
     observer.trials_planned(len(done), list(pending))
 
     def finished(trial: Trial, result: TrialResult, keeper: BestModelKeeper) -> None:

@@ -30,6 +30,7 @@ class TrainState:
     epochs: list[dict[str, Any]]  # EpochMetrics dicts so far
     seconds: float  # training time so far
     best_model: dict[str, Any] | None = None  # the weights of the best epoch so far (for best_model.pt)
+    device_type: str = "cpu"  # RNG states differ between cpu and cuda: resumed only on the same kind
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,7 +69,7 @@ def snapshot(epochs: list[Any], model: nn.Module, optimizer: torch.optim.Optimiz
     cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
     return TrainState(len(epochs), _cpu_copy(model.state_dict()), _cpu_copy(optimizer.state_dict()),
                       torch.get_rng_state(), cuda_rng, generator.get_state(), [m.to_dict() for m in epochs],
-                      seconds, best_model)
+                      seconds, best_model, device.type)
 
 
 def _cpu_copy(value: Any) -> Any:

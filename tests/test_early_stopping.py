@@ -185,3 +185,21 @@ def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> No
     assert [{k: v for k, v in m.to_dict().items() if not k.endswith("seconds")} for m in continued.epochs] == strip
     assert unbroken.best_epoch == continued.best_epoch
     assert all(torch.equal(bests["continued"][-1][k], v) for k, v in bests["unbroken"][-1].items())
+
+
+def test_a_checkpoint_from_another_kind_of_device_is_not_resumed(tmp_path):
+    import torch
+
+    from hpsearch.driver import rebuild_rungs, write_checkpoint
+    from hpsearch.schedulers import ASHA
+    from hpsearch.store import RunStore
+    from hpsearch.trainstate import TrainState
+
+    store = RunStore(tmp_path)
+    store.write_params(0, {"trial": 0, "params": {}})
+    state = TrainState(1, {}, {}, torch.get_rng_state(), None, torch.Generator().get_state(), [], 0.5,
+                       device_type="cuda")
+    write_checkpoint(store.trial_dir(0), state, [{"rung": 1, "value": 0.5, "cutoff": 0.5, "rank": 1,
+                                                  "competitors": 1, "promoted": True}])
+    assert rebuild_rungs(ASHA(epochs=9), store, [], [0], {"cpu"}) == {}
+    assert set(rebuild_rungs(ASHA(epochs=9), store, [], [0], {"cuda"})) == {0}
