@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .atomic import atomic_file
 from .data import Dataset
-from .model import build_mlp
+from .model import build_from_hyperparameters
 from .sampler import Trial
+from .trainer import evaluate
 
 BEST_MODEL = "best_model.pt"
-EVAL_BATCH = 8192
 
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -66,9 +65,7 @@ def save_atomic(obj: Any, path: Path) -> None:
 def load_best_model(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The saved best model, rebuilt from its hyperparameters, in eval mode; and its record."""
     record = torch.load(run_dir / BEST_MODEL, map_location=device, weights_only=True)
-    h = record["hyperparameters"]
-    model = build_mlp(record["input_dim"], record["num_classes"], h["hidden_units"], h["layers"], h["batchnorm"],
-                      h["activation"], h["dropout"])
+    model = build_from_hyperparameters(record["hyperparameters"], record["input_dim"], record["num_classes"])
     model.load_state_dict(record["state_dict"])
     return model.to(device).eval(), record
 
@@ -88,16 +85,8 @@ def evaluate_on_test(run_dir: Path, dataset: Dataset, device: torch.device, best
     if record["trial"] != best_trial:
         return {"test_acc": None, "trial": best_trial, "error": f"{path} holds trial {record['trial']}, not the best "
                 f"trial {best_trial} (the run was stopped between writing the two); retrain trial {best_trial} to test it"}
-    loss_sum, correct = 0.0, 0
-    with torch.inference_mode():
-        for start in range(0, len(dataset.y_test), EVAL_BATCH):
-            x = dataset.x_test[start : start + EVAL_BATCH].to(device)
-            y = dataset.y_test[start : start + EVAL_BATCH].to(device)
-            logits = model(x)
-            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(dim=1) == y).sum())
-    n = len(dataset.y_test)
-    return {"test_acc": correct / n, "test_loss": loss_sum / n, "examples": n, "trial": record["trial"],
+    test_loss, test_acc = evaluate(model, dataset.x_test.to(device), dataset.y_test.to(device))
+    return {"test_acc": test_acc, "test_loss": test_loss, "examples": len(dataset.y_test), "trial": record["trial"],
             "best_epoch": record["best_epoch"], "val_acc": record["val_acc"],
             "note": "the best trial by validation accuracy, evaluated once on the held-out test split after the "
                     "search; the test split chose nothing"}

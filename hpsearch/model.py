@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from torch import nn
 
 ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {
@@ -48,6 +51,11 @@ def build_mlp(
         width = hidden_units
     blocks.append(nn.Linear(width, num_classes))
     return nn.Sequential(*blocks)
+
+
+def build_from_hyperparameters(h: Mapping[str, Any], input_dim: int, num_classes: int) -> nn.Sequential:
+    """The MLP a trial with resolved hyperparameters ``h`` trains (``Trial.hyperparameters``)."""
+    return build_mlp(input_dim, num_classes, h["hidden_units"], h["layers"], h["batchnorm"], h["activation"], h["dropout"])
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Dataset
-from .model import build_mlp, count_parameters
+from .model import build_from_hyperparameters, count_parameters
 from .sampler import Trial
 from .trainstate import BestSoFar, TrainState, restore, snapshot
 
@@ -159,6 +159,14 @@ def _evaluate_both(model: nn.Module, data: DeviceData) -> tuple[float, float, fl
     return t_loss / n_train, t_correct / n_train, v_loss / n_val, v_correct / n_val
 
 
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean loss, accuracy) of ``model`` on (x, y), at the precision trials are evaluated with (so a
+    test figure compares with the validation figure that chose the model)."""
+    with _fast_matmul(x.device):
+        loss_sum, correct = _evaluate(model, x, y).tolist()
+    return loss_sum / len(y), correct / len(y)
+
+
 @contextlib.contextmanager
 def _fast_matmul(device: torch.device) -> Iterator[None]:
     """TF32 matmuls on CUDA during a trial (10-bit mantissa inputs, fp32 accumulation, as cuDNN
@@ -206,7 +214,7 @@ def train_trial(
     fork_devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices, device_type=device.type), _fast_matmul(device):
         torch.manual_seed(trial.seed)
-        model = build_mlp(data.input_dim, data.num_classes, h["hidden_units"], h["layers"], h["batchnorm"], h["activation"], h["dropout"]).to(device)
+        model = build_from_hyperparameters(h, data.input_dim, data.num_classes).to(device)
         optimizer = make_optimizer(list(model.parameters()), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         result = TrialResult(status="completed", num_parameters=count_parameters(model))
