@@ -89,6 +89,13 @@ class SearchConfig:
     threads: int = 1  # torch CPU threads per trial: fixed, so metrics do not depend on ``workers``
     source: str | None = None  # the file it was read from, for messages
 
+    def with_absolute_paths(self) -> SearchConfig:
+        """A copy whose data ``path`` and ``root`` are absolute, so the run folder's config.yaml
+        names the same files when ``hpsearch resume`` is started from another folder."""
+        absolute = {k: str(Path(v).expanduser().resolve()) for k in ("path", "root")
+                    if isinstance(v := getattr(self.data, k), str)}
+        return dataclasses.replace(self, data=dataclasses.replace(self.data, **absolute)) if absolute else self
+
     def with_overrides(self, **overrides: Any) -> SearchConfig:
         """A copy with command-line overrides (None values ignored), validated like the file."""
         updates = {k: v for k, v in overrides.items() if v is not None}

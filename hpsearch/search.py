@@ -151,6 +151,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
+    config = config.with_absolute_paths()
     found = _devices(config, devices)
     dataset = prepare_data(config)
     store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))

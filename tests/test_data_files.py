@@ -108,3 +108,18 @@ def test_data_section_round_trips_through_config_yaml():
     assert again.data == cfg.data and again.test is True
     mnist = parse_config({"name": "x", "data": {"dataset": "mnist", "root": "/d", "download": False}}).with_overrides(seed=3)
     assert (mnist.data.root, mnist.data.download, mnist.data.path) == ("/d", False, None)
+
+
+def test_a_relative_data_path_is_written_absolute_so_resume_finds_it_from_anywhere(tmp_path, monkeypatch):
+    import yaml
+
+    from hpsearch import run_search
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(80, 3)).astype("float32"), y=np.arange(80) % 2)
+    cfg = parse_config({"name": "x", "trials": 1, "epochs": 1, "device": "cpu",
+                        "data": {"dataset": "file", "path": "d.npz"}, "fixed": {"batch_size": 16}})
+    run_search(cfg, tmp_path / "run")
+    written = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["path"]
+    assert written == str(tmp_path / "d.npz")
