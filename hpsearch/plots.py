@@ -103,7 +103,8 @@ def plot_params(run: RunRecord, plt: Any, path: Path) -> None:
     space = run.search_config().space
     names = run.param_names
     trials = _scored(run)
-    best = max(trials, key=lambda t: (_acc(t), -t.id)).id
+    ranked = [t for t in trials if t.status in ("completed", "stopped")] or trials  # the search's best never diverged
+    best = max(ranked, key=lambda t: (_acc(t), -t.id)).id
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, sharey=True)

@@ -48,6 +48,7 @@ class ProgressObserver(SearchObserver):
         self.trial_bar: tqdm | None = None
         self.epoch_bar: tqdm | None = None
         self.epochs = 0
+        self.epoch_bars = True
 
     def line(self, text: str) -> None:
         out = self.out or sys.stdout
@@ -59,6 +60,7 @@ class ProgressObserver(SearchObserver):
 
     def search_started(self, config: SearchConfig, run_dir: Path, device: object) -> None:
         self.epochs = config.epochs
+        self.epoch_bars = config.workers == 1  # with several trials at once, one bar per epoch would mislead
         if not self.quiet:
             self.line(f"search {config.name}: {config.trials} trials x {config.epochs} epochs on {device}, writing {run_dir}")
 
@@ -69,7 +71,7 @@ class ProgressObserver(SearchObserver):
             self.trial_bar = tqdm(total=len(pending), desc="trials", unit="trial", position=0)
 
     def trial_started(self, trial: Trial) -> None:
-        if self.bars:
+        if self.bars and self.epoch_bars:
             self.epoch_bar = tqdm(total=self.epochs, desc=f"trial {trial.id:04d}", unit="epoch", position=1, leave=False)
 
     def epoch_finished(self, trial: Trial, metrics: EpochMetrics) -> None:

@@ -14,7 +14,6 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from .errors import RunDirError
 
@@ -89,8 +88,3 @@ class RunLock:
             self.path.unlink(missing_ok=True)
             self.held = False
 
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.release()

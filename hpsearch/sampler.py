@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import SearchConfig
-from .hyperparams import HYPERPARAMETERS, resolve
+from .hyperparams import resolve
 
 
 def stream(seed: int, trial: int, name: str) -> random.Random:
@@ -46,8 +46,3 @@ def sample_trials(config: SearchConfig, n: int | None = None, start: int = 0) ->
     """Trials ``start`` .. ``start + n - 1`` (n defaults to ``config.trials``)."""
     count = config.trials if n is None else n
     return [sample_trial(config, i) for i in range(start, start + count)]
-
-
-def importance_order(config: SearchConfig) -> list[str]:
-    """Parameter names in display order: the declared space first, then the canonical order."""
-    return list(config.space) + [n for n in HYPERPARAMETERS if n not in config.space]

@@ -108,7 +108,13 @@ class RunStore:
                 raise RunDirError(f"run folder {run_dir} already holds a run; choose another --run-dir or remove it")
             if any(run_dir.iterdir()):
                 raise RunDirError(f"run folder {run_dir} is not empty; give an empty or new folder")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe = run_dir / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise RunDirError(f"cannot write the run folder {run_dir}: {exc.strerror or exc}") from None
         return cls(run_dir)
 
     def trial_dir(self, trial_id: int) -> Path:

@@ -125,7 +125,7 @@ class DeviceData:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available. Asking for an absent CUDA device raises ValueError."""
+    """``auto`` picks CUDA when available. Asking for an absent CUDA or MPS device raises ValueError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -134,6 +134,8 @@ def resolve_device(name: str) -> torch.device:
             raise ValueError(f"device {name!r} requested but CUDA is not available here; use device: auto or cpu")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {name!r} requested but Apple's MPS is not available here; use device: auto or cpu")
     return device
 
 

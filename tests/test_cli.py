@@ -89,3 +89,11 @@ assert "torch" not in sys.modules, "torch was imported"
 def test_python_dash_m_works_and_light_commands_do_not_import_torch(args):
     out = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_run_folder_that_cannot_be_made_is_a_clear_usage_error(tiny_config, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = invoke("run", str(tiny_config), "--run-dir", str(tmp_path / "a-file" / "run"))
+    assert result.exit_code == 2
+    assert f"cannot write the run folder {tmp_path / 'a-file' / 'run'}" in result.output
+    assert "Traceback" not in result.output
