@@ -135,7 +135,8 @@ def way_hpsearch(s: Setting, runs_root: Path) -> Timing:
     """One trial through ``run_search``. Wall time counts from the data being on the device (the
     once-per-search start, reported apart) to the run folder being closed."""
     config = SearchConfig(name="bench", seed=s.seed, trials=1, epochs=s.epochs, device=str(s.device),
-                          data=DataConfig(dataset=BENCH_DATASET), fixed=s.hyperparameters())
+                          data=DataConfig(dataset=BENCH_DATASET), fixed=s.hyperparameters(),
+                          threads=torch.get_num_threads())  # the same threads as the other ways
     clock = _Clock()
     begin, cpu = time.perf_counter(), time.process_time()
     result = run_search(config, Path(tempfile.mkdtemp(dir=runs_root)) / "run", clock)
