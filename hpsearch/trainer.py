@@ -213,7 +213,8 @@ def train_trial(
     device = data.x_train.device
     h = trial.hyperparameters
     began = time.perf_counter()
-    fork_devices = [device] if device.type == "cuda" else []
+    # manual_seed seeds every CUDA device, so every one is forked: the caller's RNG stays untouched
+    fork_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices, device_type=device.type), _fast_matmul(device):
         torch.manual_seed(trial.seed)
         model = build_from_hyperparameters(h, data.input_dim, data.num_classes).to(device)
