@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .atomic import atomic_file
-from .resume import FINAL_STATUSES
 from .sampler import Trial
 from .schedulers import Scheduler
-from .store import RunStore, TrialRecord
+from .store import FINAL_STATUSES, RunStore, TrialRecord
 from .trainer import STOP, EpochMetrics, TrainState, TrialResult
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import Any
 from .distributions import Choice, Distribution, OneMinusLogUniform
 from .errors import HpsearchError
 from .formatting import format_value
-from .store import RunRecord, TrialRecord
+from .store import BEST_STATUSES, RunRecord, TrialRecord
 
 TOP_CURVES = 5
 INSTALL_HINT = "pip install 'hpsearch[plot]' (or: pip install matplotlib)"
@@ -103,7 +103,7 @@ def plot_params(run: RunRecord, plt: Any, path: Path) -> None:
     space = run.search_config().space
     names = run.param_names
     trials = _scored(run)
-    ranked = [t for t in trials if t.status in ("completed", "stopped")] or trials  # the search's best never diverged
+    ranked = [t for t in trials if t.status in BEST_STATUSES] or trials  # the search's best never diverged
     best = max(ranked, key=lambda t: (_acc(t), -t.id)).id
     cols = min(3, len(names))
     rows = -(-len(names) // cols)

@@ -17,11 +17,10 @@ from typing import Any
 from .diagnosis import Diagnosis, advice, diagnose, summarize
 from .errors import HpsearchError
 from .formatting import format_value, pct, signed_pct
-from .store import RunRecord, TrialRecord
+from .store import BEST_STATUSES, STATUS_ORDER, RunRecord, TrialRecord
 from .tables import render_table
 
 FORMATS = ("table", "markdown", "csv", "json")
-STATUS_ORDER = ("completed", "stopped", "diverged", "interrupted", "failed", "running")
 DESCENDING = {"val_acc", "train_acc"}  # best first; every other sort key is smallest first
 FIGURES = ("train_acc", "val_acc", "gap", "status", "seconds")
 
@@ -154,7 +153,7 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
     lines = [f"{run.root.name}: {len(rows)} trials ({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none yet'}), "
              f"target error {pct(target)}"]
     # stopped trials (early stopping) count: the best trial may be one, as in the search's own summary
-    done = [r for r in rows if r.status in ("completed", "stopped") and r.diagnosis is not None]
+    done = [r for r in rows if r.status in BEST_STATUSES and r.diagnosis is not None]
     if not done:
         return [*lines, "  no trial completed, so there is nothing to diagnose yet"]
     what = "completed" if all(r.status == "completed" for r in done) else "completed or stopped"

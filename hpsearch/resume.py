@@ -18,10 +18,8 @@ from typing import Any
 from .config import SearchConfig, load_config
 from .errors import ConfigError, RunDirError
 from .sampler import Trial, sample_trial
-from .store import RunRecord, TrialRecord, text_sha256
+from .store import FINAL_STATUSES, RunRecord, TrialRecord, text_sha256
 from .trainer import TrialResult
-
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed")
 
 
 @dataclass

@@ -30,13 +30,12 @@ from .resume import load_resumable
 from .runlock import RunLock
 from .sampler import Trial, sample_trial
 from .schedulers import Scheduler, make_scheduler
-from .store import RunStore, TrialRecord
+from .store import BEST_STATUSES, RunStore, TrialRecord
 from .trainer import DeviceData, EpochMetrics, TrainState, TrialResult, resolve_device, train_trial
 
 __all__ = ["Execution", "SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search", "run_trials"]
 
 
-BEST_STATUSES = ("completed", "stopped")
 
 
 class SearchObserver:

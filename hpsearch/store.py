@@ -36,6 +36,11 @@ from .errors import RunDirError
 if TYPE_CHECKING:
     from .config import SearchConfig
 
+# A trial's status, from its result.json ("running" while it has none). One list for every module:
+BEST_STATUSES = ("completed", "stopped")  # may be the run's best (stopped: early stopping ended it)
+FINAL_STATUSES = (*BEST_STATUSES, "diverged", "failed")  # kept as they are by hpsearch resume
+STATUS_ORDER = (*BEST_STATUSES, "diverged", "interrupted", "failed", "running")  # how tables list them
+
 RUN_MARKERS = ("run.json", "config.yaml", "trials")
 
 
