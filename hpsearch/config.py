@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError
+from .distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_int, is_number
 from .errors import ConfigError, Problem
 from .hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
 from .yamlio import line_of, read_yaml
@@ -162,14 +162,6 @@ def _suggest(key: str, allowed: list[str]) -> str:
     return f"{hint}allowed: {', '.join(allowed)}"
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 class _Reader:
     """Walks the raw mapping, collecting problems instead of stopping at the first."""
 
@@ -208,19 +200,19 @@ class _Reader:
             return None
         raw = self.mapping(raw, "", top_keys)
         name = self.value(raw, "name", "", default_name, lambda v: isinstance(v, str) and re.fullmatch(r"[\w.-]+", v), "a name of letters, digits, '_', '-' or '.'")
-        seed = self.value(raw, "seed", "", 0, lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-        trials = self.value(raw, "trials", "", 10, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-        epochs = self.value(raw, "epochs", "", 5, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+        seed = self.value(raw, "seed", "", 0, lambda v: is_int(v) and v >= 0, "an integer >= 0")
+        trials = self.value(raw, "trials", "", 10, lambda v: is_int(v) and v >= 1, "an integer >= 1")
+        epochs = self.value(raw, "epochs", "", 5, lambda v: is_int(v) and v >= 1, "an integer >= 1")
         device = self.value(raw, "device", "", "auto", lambda v: isinstance(v, str) and DEVICE_PATTERN.match(v), "auto, cpu, cuda or cuda:N")
-        target = self.value(raw, "target_error", "", 0.0, lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+        target = self.value(raw, "target_error", "", 0.0, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)")
         test = self.value(raw, "test", "", False, lambda v: isinstance(v, bool), "true or false")
         data = self.data(raw.get("data"), raw)
         fixed = self.fixed(raw.get("fixed"), raw)
         space = self.space(raw.get("space"), raw)
         self.cross_check(fixed, space, raw)
         scheduler = self.scheduler(raw.get("scheduler"), raw)
-        workers = self.value(raw, "workers", "", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-        threads = self.value(raw, "threads", "", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+        workers = self.value(raw, "workers", "", 1, lambda v: is_int(v) and v >= 1, "an integer >= 1")
+        threads = self.value(raw, "threads", "", 1, lambda v: is_int(v) and v >= 1, "an integer >= 1")
         return SearchConfig(name, seed, trials, epochs, device, float(target), test, data, fixed, space,
                             scheduler=scheduler, workers=workers, threads=threads, source=source)
 
@@ -230,9 +222,9 @@ class _Reader:
             raw = {"name": raw}
         raw = self.mapping(raw, "scheduler", allowed, parent, "scheduler")
         name = self.value(raw, "name", "scheduler.", "none", lambda v: v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}")
-        min_epochs = self.value(raw, "min_epochs", "scheduler.", 1, lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-        eta = self.value(raw, "eta", "scheduler.", 3, lambda v: _is_int(v) and v >= 2, "an integer >= 2")
-        brackets = self.value(raw, "brackets", "scheduler.", None, lambda v: v is None or (_is_int(v) and v >= 1), "an integer >= 1")
+        min_epochs = self.value(raw, "min_epochs", "scheduler.", 1, lambda v: is_int(v) and v >= 1, "an integer >= 1")
+        eta = self.value(raw, "eta", "scheduler.", 3, lambda v: is_int(v) and v >= 2, "an integer >= 2")
+        brackets = self.value(raw, "brackets", "scheduler.", None, lambda v: v is None or (is_int(v) and v >= 1), "an integer >= 1")
         if name == "none" and raw.keys() - {"name"}:
             self.fail("scheduler", f"{', '.join(sorted(raw.keys() - {'name'}))} apply only to asha and hyperband; "
                       "set scheduler.name", parent, "scheduler")
@@ -244,9 +236,9 @@ class _Reader:
         allowed = [f.name for f in dataclasses.fields(DataConfig)]
         raw = self.mapping(raw, "data", allowed, parent, "data")
         dataset = self.value(raw, "dataset", "data.", "synthetic", lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}")
-        val = self.value(raw, "val_fraction", "data.", 0.2, lambda v: _is_number(v) and 0 < v < 1, "a number strictly between 0 and 1")
-        samples = self.value(raw, "samples", "data.", 3000, lambda v: _is_int(v) and v >= 10, "an integer >= 10")
-        subset = self.value(raw, "subset", "data.", None, lambda v: v is None or (_is_int(v) and v >= 2), "an integer >= 2")
+        val = self.value(raw, "val_fraction", "data.", 0.2, lambda v: is_number(v) and 0 < v < 1, "a number strictly between 0 and 1")
+        samples = self.value(raw, "samples", "data.", 3000, lambda v: is_int(v) and v >= 10, "an integer >= 10")
+        subset = self.value(raw, "subset", "data.", None, lambda v: v is None or (is_int(v) and v >= 2), "an integer >= 2")
         root = self.value(raw, "root", "data.", None, lambda v: v is None or (isinstance(v, str) and v != ""), "a folder path")
         download = self.value(raw, "download", "data.", True, lambda v: isinstance(v, bool), "true or false")
         path = self.value(raw, "path", "data.", None, lambda v: isinstance(v, str) and v.lower().endswith(FILE_SUFFIXES), f"a file path ending in {', '.join(FILE_SUFFIXES)}")

@@ -21,11 +21,13 @@ from typing import Any, ClassVar
 Scalar = bool | int | float | str
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite int or float (booleans are not numbers here, though Python says they are)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An int that is not a boolean."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -38,7 +40,7 @@ class DistributionError(ValueError):
 
 
 def _check_range(low: Any, high: Any, *, integer: bool = False) -> None:
-    check = _is_int if integer else _is_number
+    check = is_int if integer else is_number
     kind = "an integer" if integer else "a finite number"
     for name, value in (("low", low), ("high", high)):
         if not check(value):

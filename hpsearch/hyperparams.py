@@ -7,32 +7,33 @@ the canonical importance order (learning rate first), used when a parameter is n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .distributions import is_int, is_number
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 def _positive_int(v: Any) -> str | None:
-    ok = isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    ok = is_int(v) and v >= 1
     return None if ok else f"must be an integer >= 1, got {v!r}"
 
 
 def _positive_float(v: Any) -> str | None:
-    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    ok = is_number(v) and v > 0
     return None if ok else f"must be a number > 0, got {v!r}"
 
 
 def _non_negative_float(v: Any) -> str | None:
-    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+    ok = is_number(v) and v >= 0
     return None if ok else f"must be a number >= 0, got {v!r}"
 
 
 def _unit_interval(v: Any) -> str | None:
-    ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
+    ok = is_number(v) and 0 <= v < 1
     return None if ok else f"must be a number in [0, 1), got {v!r}"
 
 
