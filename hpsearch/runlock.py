@@ -13,11 +13,19 @@ import os
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 from .errors import RunDirError
 
 LOCK_NAME = "run.lock"
+GUARD_NAME = ".run.lock.guard"
 
 
 def pid_alive(pid: int) -> bool:
@@ -44,6 +52,25 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> RunLock:
+        with self._guard():  # two processes taking over one stale lock must not both succeed
+            return self._acquire()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Serialize acquisitions of this folder's lock with an OS lock on ``.run.lock.guard``
+        (released by the OS if the holder dies); where ``fcntl`` is missing (Windows), no guard."""
+        if fcntl is None:
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / GUARD_NAME, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _acquire(self) -> RunLock:
         owner = {"pid": os.getpid(), "host": socket.gethostname()}
         for _ in range(3):
             if self._link(owner):
