@@ -95,6 +95,13 @@ def check_thresholds(thresholds: list[Threshold], best_result: Any | None) -> li
     return [ThresholdCheck(t, None if best_result is None else getattr(best_result, t.metric)) for t in thresholds]
 
 
+def error_summary(message: str, exit_code: int) -> dict[str, Any]:
+    """The ``--json`` document when the search could not start (bad config, data or run folder):
+    the same keys as ``summary``, so a CI step reading the file always finds one."""
+    return {"status": "error", "error": message, "run_dir": None, "seconds": 0.0, "trials": {}, "best": None,
+            "thresholds": [], "passed": False, "stop_reason": None, "exit_code": exit_code}
+
+
 def summary(result: Any, checks: list[ThresholdCheck], exit_code: int) -> dict[str, Any]:
     """The ``--json`` document for a search.SearchResult: status, trials by status, best trial,
     thresholds, wall time (this invocation's seconds) and the exit code the command returns."""

@@ -42,6 +42,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
             click.echo(f"error: {exc}", err=True)
+            if kwargs.get("json_path") is not None:  # CI reads the summary file: it exists, saying why
+                from .ci import error_summary
+                from .store import to_json
+
+                _emit_json(kwargs["json_path"], to_json(error_summary(str(exc), EXIT_USAGE)))
             sys.exit(EXIT_USAGE)
 
     return wrapper
@@ -199,9 +204,15 @@ def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path 
 
 def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
     from .ci import summary
-    from .store import to_json, write_text_atomic
+    from .store import to_json
 
-    text = to_json(summary(result, checks, code))
+    _emit_json(path, to_json(summary(result, checks, code)))
+
+
+def _emit_json(path: Path, text: str) -> None:
+    """``--json``: to stdout for ``-``, else written atomically to the file."""
+    from .store import write_text_atomic
+
     if str(path) == "-":
         click.echo(text, nl=False)
     else:

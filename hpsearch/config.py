@@ -142,7 +142,8 @@ def load_config(path: str | Path) -> SearchConfig:
     """
     path = Path(path)
     raw = read_yaml(path)
-    return parse_config(raw, source=str(path), default_name=path.stem)
+    default_name = re.sub(r"[^\w.-]+", "-", path.stem).strip("-") or "search"  # "my config (v2)" -> "my-config-v2"
+    return parse_config(raw, source=str(path), default_name=default_name)
 
 
 def parse_config(raw: Any, source: str | None = None, default_name: str = "search") -> SearchConfig:

@@ -39,12 +39,29 @@ class DistributionError(ValueError):
         self.field = field
 
 
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_dot(text: str) -> str:
+    """``1e-4`` -> ``1.0e-4``: the spelling YAML reads as a number."""
+    mantissa, _, exponent = text.lower().partition("e")
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}" if exponent else text
+
+
 def _check_range(low: Any, high: Any, *, integer: bool = False) -> None:
     check = is_int if integer else is_number
     kind = "an integer" if integer else "a finite number"
     for name, value in (("low", low), ("high", high)):
         if not check(value):
-            raise DistributionError(f"{name} must be {kind}, but got {name}={value!r}", name)
+            hint = ""
+            if isinstance(value, str) and _looks_numeric(value):  # YAML 1.1 reads 1e-4 (no dot) as text
+                hint = f"; YAML reads {value} as text: write it with a dot, e.g. {_with_dot(value)}"
+            raise DistributionError(f"{name} must be {kind}, but got {name}={value!r}{hint}", name)
     if not low < high:
         raise DistributionError(f"low < high must hold, but got (low={low}, high={high})", "low")
 

@@ -166,7 +166,8 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
     lines.append("  try next: " + "; or ".join(tips))
     if target == 0:
         lines.append("  (target_error is 0, so all error counts as avoidable bias; set target_error in the config "
-                     "(or pass --target-error) to the error a person or the best known model gets on this data)")
+                     f"(or run hpsearch compare {run.root} --target-error X) to the error a person or the best known "
+                     "model gets on this data)")
     return lines
 
 

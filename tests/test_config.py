@@ -114,3 +114,16 @@ def test_validate_prints_a_one_line_summary():
     assert result.exit_code == 0
     assert result.output.count("\n") == 1
     assert "ok: quickstart, 12 trials x 5 epochs on synthetic, searching lr, batch_size" in result.output
+
+
+def test_yaml_text_that_looks_like_a_number_gets_a_hint(write_config):
+    path = write_config("space:\n  lr: {distribution: log_uniform, low: 1e-4, high: 1}\n")
+    with pytest.raises(ConfigError, match=r"space.lr.low: low must be a finite number, but got low='1e-4'; "
+                                          r"YAML reads 1e-4 as text: write it with a dot, e.g. 1.0e-4"):
+        load_config(path)
+
+
+def test_a_file_name_that_is_no_valid_run_name_is_cleaned_up(write_config, tmp_path):
+    cfg = load_config(write_config("trials: 2\n", name="my config (v2).yaml"))
+    assert cfg.name == "my-config-v2"
+    assert cfg.with_overrides(trials=3).name == "my-config-v2"

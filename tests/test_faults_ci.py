@@ -161,3 +161,15 @@ def test_readme_pytest_example_runs_as_written(tmp_path: Path) -> None:
                           cwd=repo, env=_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
+
+
+def test_json_summary_is_written_even_when_the_config_is_bad(write_config, tmp_path):
+    from click.testing import CliRunner
+
+    from hpsearch.cli import main
+
+    bad = write_config("trails: 2\n")
+    result = CliRunner().invoke(main, ["run", str(bad), "--json", str(tmp_path / "s.json")])
+    assert result.exit_code == 2
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["status"] == "error" and doc["exit_code"] == 2 and "trails: unknown key" in doc["error"]
