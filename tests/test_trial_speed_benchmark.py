@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import SHARED_DATA
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def load_benchmark():
