@@ -20,7 +20,7 @@ import click
 from . import __version__
 from .config import load_config
 from .errors import HpsearchError
-from .formatting import format_params, format_value, pct, signed_pct
+from .formatting import format_params, format_value, pct, plural, signed_pct
 from .sampler import sample_trials
 from .tables import render_table
 
@@ -221,7 +221,7 @@ def _emit_json(path: Path, text: str) -> None:
 
 def _print_summary(result: Any, err: bool = False) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
-    click.echo(f"\n{len(result.trials)} trials in {result.seconds:.1f}s ({counts}); results in {result.run_dir}", err=err)
+    click.echo(f"\n{plural(len(result.trials), 'trial')} in {result.seconds:.1f}s ({counts}); results in {result.run_dir}", err=err)
     if result.stop_reason:
         click.echo(f"stopped: {result.stop_reason}", err=err)
     if result.best is None:

@@ -25,6 +25,11 @@ def format_params(params: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={format_value(k, v)}" for k, v in params.items())
 
 
+def plural(count: int, word: str) -> str:
+    """``plural(1, "trial") == "1 trial"``; ``plural(3, "epoch") == "3 epochs"``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def pct(value: float | None) -> str:
     """``pct(0.8312) == "83.1%"``; None (no figure) shows as '-'."""
     return "-" if value is None else f"{100 * value:.1f}%"

@@ -75,7 +75,7 @@ def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[Tri
         xs = [1 - v for v in values]
         ax.set_xscale("log")
         ax.invert_xaxis()  # larger momentum to the right, as on the parameter's own scale
-        name = f"1 - {name} (log)"
+        name = f"1 - {name} (log, reversed: {name} grows to the right)"
     else:
         xs = [float(v) for v in values]
         integer = all(isinstance(v, int) for v in values)

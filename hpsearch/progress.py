@@ -14,7 +14,7 @@ import click
 from tqdm import tqdm
 
 from .config import SearchConfig
-from .formatting import format_params, pct, signed_pct
+from .formatting import format_params, pct, plural, signed_pct
 from .sampler import Trial
 from .search import SearchObserver
 from .trainer import EpochMetrics, TrialResult
@@ -62,7 +62,7 @@ class ProgressObserver(SearchObserver):
         self.epochs = config.epochs
         self.epoch_bars = config.workers == 1  # with several trials at once, one bar per epoch would mislead
         if not self.quiet:
-            self.line(f"search {config.name}: {config.trials} trials x {config.epochs} epochs on {device}, writing {run_dir}")
+            self.line(f"search {config.name}: {plural(config.trials, 'trial')} x {plural(config.epochs, 'epoch')} on {device}, writing {run_dir}")
 
     def trials_planned(self, done: int, pending: list[int]) -> None:
         if done and not self.quiet:

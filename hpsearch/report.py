@@ -16,7 +16,7 @@ from typing import Any
 
 from .diagnosis import Diagnosis, advice, diagnose, summarize
 from .errors import HpsearchError
-from .formatting import format_value, pct, signed_pct
+from .formatting import format_value, pct, plural, signed_pct
 from .store import BEST_STATUSES, STATUS_ORDER, RunRecord, TrialRecord
 from .tables import render_table
 
@@ -157,7 +157,7 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
     if not done:
         return [*lines, "  no trial completed, so there is nothing to diagnose yet"]
     what = "completed" if all(r.status == "completed" for r in done) else "completed or stopped"
-    lines.append(f"  diagnosis of the {len(done)} {what} trials: {summarize([r.diagnosis for r in done if r.diagnosis])}")
+    lines.append(f"  diagnosis of {plural(len(done), what + ' trial')}: {summarize([r.diagnosis for r in done if r.diagnosis])}")
     best = max(done, key=lambda r: (r.val_acc or 0.0, -r.trial))
     diagnosis = best.diagnosis or diagnose(0.0, 0.0)  # never None: ``done`` holds diagnosed rows only
     lines.append(f"  best trial {best.trial:04d} (val acc {pct(best.val_acc)}): {diagnosis.describe()}")

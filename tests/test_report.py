@@ -130,5 +130,5 @@ def test_a_stopped_trial_can_be_the_best_as_in_the_search(tmp_path):
         FakeTrial({"lr": 0.01, "batch_size": 32, "hidden_units": 200}, [(0.86, 0.84)], status="stopped"),
     ]
     text = compare([RunRecord(make_run(tmp_path / "run", trials))])
-    assert "diagnosis of the 2 completed or stopped trials" in text
+    assert "diagnosis of 2 completed or stopped trials" in text
     assert "best trial 0001 (val acc 84.0%)" in text
