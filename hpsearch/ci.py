@@ -103,7 +103,7 @@ def error_summary(message: str, exit_code: int) -> dict[str, Any]:
 
 
 def summary(result: Any, checks: list[ThresholdCheck], exit_code: int) -> dict[str, Any]:
-    """The ``--json`` document for a search.SearchResult: status, trials by status, best trial,
+    """The ``--json`` document for a runrecord.SearchResult: status, trials by status, best trial,
     thresholds, wall time (this invocation's seconds) and the exit code the command returns."""
     counts = result.counts()
     finished = sum(counts.values())

@@ -57,4 +57,4 @@ class SearchInterrupted(HpsearchError):
     def __init__(self, run_dir: object, result: object = None) -> None:
         super().__init__(f"search interrupted; partial results in {run_dir}; continue with: hpsearch resume {run_dir}")
         self.run_dir = run_dir
-        self.result = result  # the search.SearchResult so far (status interrupted)
+        self.result = result  # the runrecord.SearchResult so far (status interrupted)

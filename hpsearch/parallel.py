@@ -38,8 +38,9 @@ from .trainer import DeviceData, EpochMetrics, TrainState, TrialResult, train_tr
 
 if TYPE_CHECKING:
     from .config import SearchConfig
+    from .runrecord import TimeLimit
     from .schedulers import Scheduler
-    from .search import SearchObserver, TimeLimit
+    from .search import SearchObserver
     from .store import RunStore
 
 CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once

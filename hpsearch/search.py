@@ -8,18 +8,15 @@ file is written atomically, and trials.csv and run.json are rebuilt from the tri
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from . import __version__
 from .bestmodel import BestModelKeeper, evaluate_on_test
 from .config import SearchConfig, config_to_dict
 from .data import Dataset, prepare_data
@@ -28,9 +25,10 @@ from .errors import ConfigError, Problem, SearchInterrupted
 from .formatting import duration
 from .resume import load_resumable
 from .runlock import RunLock
+from .runrecord import SearchResult, TimeLimit, close_run, now, versions, write_trials_csv
 from .sampler import Trial, sample_trial
 from .schedulers import Scheduler, make_scheduler
-from .store import BEST_STATUSES, RunStore, TrialRecord
+from .store import RunStore, TrialRecord
 from .trainer import DeviceData, EpochMetrics, TrainState, TrialResult, resolve_device, train_trial
 
 __all__ = ["Execution", "SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search", "run_trials"]
@@ -47,59 +45,6 @@ class SearchObserver:
     def epoch_finished(self, trial: Trial, metrics: EpochMetrics) -> None: ...
     def trial_finished(self, trial: Trial, result: TrialResult) -> None: ...
     def warning(self, message: str) -> None: ...
-
-
-@dataclass
-class SearchResult:
-    run_dir: Path
-    status: str  # completed | no_trial_completed | stopped | interrupted
-    trials: list[tuple[Trial, TrialResult]] = field(default_factory=list)  # finished ones, by id
-    seconds: float = 0.0  # this invocation's wall time
-    planned: int = 0  # the config's number of trials
-    stop_reason: str | None = None  # why trials were left unstarted (--max-time)
-    interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
-    test: dict[str, Any] | None = None  # the best trial's test-split figures, with --test only
-
-    @property
-    def best(self) -> tuple[Trial, TrialResult] | None:
-        """The highest validation accuracy among completed and stopped trials (a stopped trial's
-        figures were measured like any other's; ASHA's survivors usually win anyway)."""
-        done = [(t, r) for t, r in self.trials if r.status in BEST_STATUSES and r.val_acc is not None]
-        return max(done, key=lambda tr: (tr[1].val_acc, -tr[0].id)) if done else None
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _, result in self.trials:
-            counts[result.status] = counts.get(result.status, 0) + 1
-        if self.interrupted:
-            counts["interrupted"] = len(self.interrupted)
-        return counts
-
-
-@dataclass
-class TimeLimit:
-    """``--max-time``: no trial starts once ``seconds`` have passed since the search began."""
-
-    seconds: float | None = None
-    clock: Callable[[], float] = time.monotonic
-    start: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.start = self.clock()
-
-    def elapsed(self) -> float:
-        return self.clock() - self.start
-
-    def reached(self) -> bool:
-        return self.seconds is not None and self.elapsed() >= self.seconds
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "torch": torch.__version__, "hpsearch": __version__, "platform": platform.platform()}
 
 
 def _devices(config: SearchConfig, devices: list[str] | None) -> list[torch.device]:
@@ -119,13 +64,6 @@ def _lock(root: Path, observer: SearchObserver) -> RunLock:
     if lock.took_over is not None:
         observer.warning(f"took over the stale lock {lock.path} of process {lock.took_over}, which no longer runs")
     return lock
-
-
-def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:
-    """A trials.csv row: id, status, the params, then the best epoch's figures."""
-    return {"trial": trial.id, "status": result.status, **trial.params, "val_acc": result.val_acc,
-            "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch,
-            "seconds": round(result.seconds, 3)}
 
 
 @dataclass
@@ -158,7 +96,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
     try:
         digest = store.write_config(config_to_dict(config))
-        info.update({"started": _now(), "ended": None, "device": str(found[0]), "versions": _versions(),
+        info.update({"started": now(), "ended": None, "device": str(found[0]), "versions": versions(),
                      "argv": sys.argv, "data": dataset.summary(), "config_sha256": digest})
         if devices:
             info["devices"] = [str(d) for d in found]
@@ -168,7 +106,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
         return run_trials(config, store, info, execution, list(range(config.trials)), [], observer, limit)
     except KeyboardInterrupt:  # before the loop: nothing trained, the folder says interrupted
         outcome = SearchResult(store.root, "interrupted", planned=config.trials, seconds=limit.elapsed())
-        _close(store, info, outcome, "interrupted")
+        close_run(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome) from None
     finally:
         lock.release()
@@ -198,7 +136,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
         execution = Execution(prepare_data(config), found, workers or config.workers)
         store.remove_temp_files()
         info.update(status="running", ended=None)
-        info.setdefault("resumed", []).append({"at": _now(), "argv": sys.argv})
+        info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv})
         store.write_run_info(info)
         observer.search_started(config, root, found[0])
         return run_trials(config, store, info, execution, state.pending, state.done, observer, limit)
@@ -238,7 +176,7 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], exec
     def finished(trial: Trial, result: TrialResult, keeper: BestModelKeeper) -> None:
         outcome.trials = sorted([*outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
         keeper.trial_finished(trial, result, outcome.best)
-        _write_trials_csv(config, store, outcome)
+        write_trials_csv(config, store, outcome)
 
     dataset = execution.dataset
     loop = _Loop(config, store, scheduler, observer, limit, starts, finished,
@@ -248,21 +186,21 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], exec
     except KeyboardInterrupt:
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
         outcome.interrupted = [i for i in loop.started if TrialRecord(store.trial_dir(i)).status == "interrupted"]
-        _write_trials_csv(config, store, outcome)
-        _close(store, info, outcome, "interrupted")
+        write_trials_csv(config, store, outcome)
+        close_run(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome) from None
     if left:
         outcome.stop_reason = (f"--max-time {duration(limit.seconds or 0)} reached; {left} "
                                f"trial(s) not started (hpsearch resume {store.root} runs them)")
     outcome.seconds = limit.elapsed()
-    _write_trials_csv(config, store, outcome)  # also when nothing ran: a kill may have beaten the last rewrite
+    write_trials_csv(config, store, outcome)  # also when nothing ran: a kill may have beaten the last rewrite
     if outcome.stop_reason is not None:
         outcome.status = "stopped"
     else:
         outcome.status = "completed" if outcome.best else "no_trial_completed"
     if config.test and outcome.status == "completed" and outcome.best is not None:
         outcome.test = evaluate_on_test(store.root, dataset, execution.devices[0], outcome.best[0].id)
-    _close(store, info, outcome, outcome.status)
+    close_run(store, info, outcome, outcome.status)
     return outcome
 
 
@@ -320,27 +258,3 @@ def _run_trial(driver: TrialDriver, data: DeviceData, epochs: int, start: TrainS
     except KeyboardInterrupt:
         driver.interrupted(time.perf_counter() - began)
         raise
-
-
-def _write_trials_csv(config: SearchConfig, store: RunStore, outcome: SearchResult) -> None:
-    header = ["trial", "status", *config.space, "val_acc", "train_acc", "gap", "best_epoch", "seconds"]
-    store.write_trials_csv(header, (trial_row(t, r) for t, r in outcome.trials))
-
-
-def _close(store: RunStore, info: dict[str, Any], outcome: SearchResult, status: str) -> None:
-    """Write run.json's final state. ``seconds`` adds up the time of every invocation on the folder."""
-    best = outcome.best
-    previous = info.get("seconds") or 0.0  # what earlier invocations recorded (none for a new run)
-    info.update(status=status, ended=_now(), seconds=round(previous + outcome.seconds, 3), trials=outcome.counts())
-    info.pop("best", None)
-    info.pop("stopped", None)
-    info.pop("test", None)
-    if best is not None:
-        trial, result = best
-        info["best"] = {"trial": trial.id, "params": trial.params, "val_acc": result.val_acc,
-                        "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch}
-    if outcome.stop_reason is not None:
-        info["stopped"] = outcome.stop_reason
-    if outcome.test is not None:
-        info["test"] = outcome.test
-    store.write_run_info(info)

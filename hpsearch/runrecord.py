@@ -1,0 +1,107 @@
+"""What a search leaves in its run folder besides the trials: its result, run.json and trials.csv.
+
+``search.py`` runs the trials; this module keeps the record of them: the ``SearchResult`` the API
+returns, the ``--max-time`` clock, and the summary files rewritten from the finished trials.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .config import SearchConfig
+from .sampler import Trial
+from .store import BEST_STATUSES, RunStore
+from .trainer import TrialResult
+
+
+@dataclass
+class SearchResult:
+    run_dir: Path
+    status: str  # completed | no_trial_completed | stopped | interrupted
+    trials: list[tuple[Trial, TrialResult]] = field(default_factory=list)  # finished ones, by id
+    seconds: float = 0.0  # this invocation's wall time
+    planned: int = 0  # the config's number of trials
+    stop_reason: str | None = None  # why trials were left unstarted (--max-time)
+    interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
+    test: dict[str, Any] | None = None  # the best trial's test-split figures, with --test only
+
+    @property
+    def best(self) -> tuple[Trial, TrialResult] | None:
+        """The highest validation accuracy among completed and stopped trials (a stopped trial's
+        figures were measured like any other's; ASHA's survivors usually win anyway)."""
+        done = [(t, r) for t, r in self.trials if r.status in BEST_STATUSES and r.val_acc is not None]
+        return max(done, key=lambda tr: (tr[1].val_acc, -tr[0].id)) if done else None
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, result in self.trials:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        if self.interrupted:
+            counts["interrupted"] = len(self.interrupted)
+        return counts
+
+
+@dataclass
+class TimeLimit:
+    """``--max-time``: no trial starts once ``seconds`` have passed since the search began."""
+
+    seconds: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    start: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+    def reached(self) -> bool:
+        return self.seconds is not None and self.elapsed() >= self.seconds
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "hpsearch": __version__, "platform": platform.platform()}
+
+
+def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:
+    """A trials.csv row: id, status, the params, then the best epoch's figures."""
+    return {"trial": trial.id, "status": result.status, **trial.params, "val_acc": result.val_acc,
+            "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch,
+            "seconds": round(result.seconds, 3)}
+
+
+def write_trials_csv(config: SearchConfig, store: RunStore, outcome: SearchResult) -> None:
+    header = ["trial", "status", *config.space, "val_acc", "train_acc", "gap", "best_epoch", "seconds"]
+    store.write_trials_csv(header, (trial_row(t, r) for t, r in outcome.trials))
+
+
+def close_run(store: RunStore, info: dict[str, Any], outcome: SearchResult, status: str) -> None:
+    """Write run.json's final state. ``seconds`` adds up the time of every invocation on the folder."""
+    best = outcome.best
+    previous = info.get("seconds") or 0.0  # what earlier invocations recorded (none for a new run)
+    info.update(status=status, ended=now(), seconds=round(previous + outcome.seconds, 3), trials=outcome.counts())
+    info.pop("best", None)
+    info.pop("stopped", None)
+    info.pop("test", None)
+    if best is not None:
+        trial, result = best
+        info["best"] = {"trial": trial.id, "params": trial.params, "val_acc": result.val_acc,
+                        "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch}
+    if outcome.stop_reason is not None:
+        info["stopped"] = outcome.stop_reason
+    if outcome.test is not None:
+        info["test"] = outcome.test
+    store.write_run_info(info)
