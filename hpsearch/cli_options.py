@@ -1,0 +1,74 @@
+"""Options that ``hpsearch run`` and ``hpsearch resume`` share, with their click types.
+
+Each type parses with the library's own parser (ci.py, config.py) and turns its ValueError into a
+click usage error (exit 2) that names the option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+class DurationType(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from .ci import parse_duration
+
+        try:
+            return value if isinstance(value, float) else parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class ThresholdType(click.ParamType):
+    name = "METRIC=VALUE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .ci import Threshold, parse_threshold
+
+        try:
+            return value if isinstance(value, Threshold) else parse_threshold(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def ci_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``run`` and ``resume`` share: time limit, thresholds, JSON summary, quiet."""
+    options = [
+        click.option("--max-time", type=DurationType(), help="Start no trial after this long (e.g. 90s, 10m, 1h30m); "
+                     "the run ends 'stopped' and `hpsearch resume` finishes it. [default: no limit]"),
+        click.option("--fail-under", "thresholds", type=ThresholdType(), multiple=True,
+                     help="Exit 1 if the best trial's METRIC (val_acc, train_acc) is below VALUE, e.g. val_acc=0.9. Repeatable."),
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+                     help="Write a JSON summary (status, trials, best, thresholds, seconds) to this file, or - for stdout."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only the final summary."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+class DevicesType(click.ParamType):
+    name = "DEVICE[,DEVICE...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        from .config import DEVICE_PATTERN
+
+        names = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
+        bad = [n for n in names if not DEVICE_PATTERN.match(n) or n == "auto"]
+        if bad:
+            self.fail(f"{', '.join(map(repr, bad))}: expected a comma-separated list of cpu, cuda or cuda:N", param, ctx)
+        return names
+
+
+def parallel_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--workers`` and ``--devices``, shared by ``run`` and ``resume``."""
+    command = click.option("--devices", type=DevicesType(), help="Spread the workers over these devices, round-robin, "
+                           "e.g. cuda:0,cuda:1 (several workers may share one). [default: the config's device]")(command)
+    return click.option("--workers", type=click.IntRange(min=1), help="Train this many trials at once, each in its "
+                        "own process. [default: the config's workers, 1]")(command)
