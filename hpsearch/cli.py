@@ -252,8 +252,8 @@ def compare(run_dirs: tuple[Path, ...], sort_key: str, top: int | None, fmt: str
 
 
 @main.command()
-@click.argument("path", metavar="TRIAL_DIR | RUN_DIR TRIAL_ID", type=RUN_DIR)
-@click.argument("trial_id", required=False)
+@click.argument("path", metavar="TRIAL_DIR|RUN_DIR", type=RUN_DIR)
+@click.argument("trial_id", metavar="[TRIAL_ID]", required=False)
 @TARGET_ERROR
 @handle_errors
 def show(path: Path, trial_id: str | None, target_error: float | None) -> None:
