@@ -10,6 +10,7 @@ import torch
 
 from ..config import DataConfig
 from ..errors import DataError
+from .checks import check_classes
 
 
 @dataclass
@@ -87,6 +88,7 @@ def load_data(config: DataConfig) -> Dataset:
     dataset = LOADERS[config.dataset](config)
     if config.subset is not None:
         dataset = take_subset(dataset, config.subset)
+    check_classes(dataset.y_train, dataset.name)  # once, on the training split the search will use
     return dataset
 
 

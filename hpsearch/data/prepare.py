@@ -16,7 +16,6 @@ from ..config import SearchConfig
 from ..distributions import Choice
 from ..errors import DataError
 from ..hyperparams import HYPERPARAMETERS
-from .checks import check_classes
 from .dataset import Dataset, load_data, stratified_split
 
 SPLIT_SEED = 0  # the validation split's seed: fixed, so searches with different seeds compare on the same split
@@ -41,7 +40,6 @@ def standardize(x_train: torch.Tensor, x_test: torch.Tensor | None, channels: in
 def finish(name: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor | None, y_test: torch.Tensor | None,
            num_classes: int, val_fraction: float, info: dict[str, Any]) -> Dataset:
     """Carve the validation split from the training split and assemble the Dataset."""
-    check_classes(y_train, name)
     train_idx, val_idx = stratified_split(y_train, val_fraction, SPLIT_SEED)
     info = {**info, "val_split": {"from": "training split", "fraction": val_fraction, "stratified": True, "seed": SPLIT_SEED}}
     return Dataset(name=name, x_train=x_train.index_select(0, train_idx), y_train=y_train[train_idx],
@@ -67,7 +65,6 @@ def prepare_data(config: SearchConfig) -> Dataset:
     if n_train < batch:
         raise DataError(f"{dataset.name}: the training split has {n_train} examples, fewer than one batch "
                         f"({key} is up to {batch}); lower the batch size or use more data")
-    check_classes(dataset.y_train, dataset.name)
     if config.test and dataset.y_test is None:
         raise DataError(f"{dataset.name}: test evaluation was asked for (--test or test: true) but this dataset has no "
                         f"test split (for dataset: file, give x_test and y_test in the file)")
