@@ -115,8 +115,7 @@ def summary(result: Any, checks: list[ThresholdCheck], exit_code: int) -> dict[s
         "trials": {"planned": result.planned, **counts, "not_run": max(result.planned - finished, 0)},
         "best": None if best is None else {
             "trial": best[0].id, "params": best[0].params,
-            "metrics": {"val_acc": best[1].val_acc, "train_acc": best[1].train_acc, "gap": best[1].gap,
-                        "best_epoch": best[1].best_epoch},
+            "metrics": best[1].figures(),
         },
         "thresholds": [c.to_dict() for c in checks],
         "passed": best is not None and all(c.passed for c in checks),

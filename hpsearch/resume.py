@@ -30,14 +30,6 @@ class ResumeState:
     pending: list[int]  # trial ids to (re)run, in order
 
 
-def result_from_record(record: dict[str, Any]) -> TrialResult:
-    """A TrialResult from a result.json (per-epoch figures stay in metrics.jsonl)."""
-    return TrialResult(status=record["status"], best_epoch=record.get("best_epoch"), train_acc=record.get("train_acc"),
-                       val_acc=record.get("val_acc"), gap=record.get("gap"), seconds=record.get("seconds", 0.0),
-                       num_parameters=record.get("num_parameters"), error=record.get("error"),
-                       rung=record.get("rung"), decisions=list(record.get("decisions") or []))
-
-
 def load_resumable(root: Path) -> ResumeState:
     """Read and check ``root``. Raises RunDirError naming the file and what to do."""
     if not root.is_dir():
@@ -55,7 +47,7 @@ def load_resumable(root: Path) -> ResumeState:
         found = trials.get(trial_id)
         if found is not None and found.status in FINAL_STATUSES and found.result is not None:
             _check_same_draw(trial, found)
-            done.append((trial, result_from_record(found.result)))
+            done.append((trial, TrialResult.from_dict(found.result)))
         else:
             pending.append(trial_id)
     return ResumeState(config, record.info, done, pending)

@@ -78,8 +78,7 @@ def versions() -> dict[str, str]:
 
 def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:
     """A trials.csv row: id, status, the params, then the best epoch's figures."""
-    return {"trial": trial.id, "status": result.status, **trial.params, "val_acc": result.val_acc,
-            "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch,
+    return {"trial": trial.id, "status": result.status, **trial.params, **result.figures(),
             "seconds": round(result.seconds, 3)}
 
 
@@ -98,8 +97,7 @@ def close_run(store: RunStore, info: dict[str, Any], outcome: SearchResult, stat
     info.pop("test", None)
     if best is not None:
         trial, result = best
-        info["best"] = {"trial": trial.id, "params": trial.params, "val_acc": result.val_acc,
-                        "train_acc": result.train_acc, "gap": result.gap, "best_epoch": result.best_epoch}
+        info["best"] = {"trial": trial.id, "params": trial.params, **result.figures()}
     if outcome.stop_reason is not None:
         info["stopped"] = outcome.stop_reason
     if outcome.test is not None:

@@ -92,6 +92,18 @@ class TrialResult:
             out.pop("decisions")
         return {k: v for k, v in out.items() if v is not None or k in ("val_acc", "best_epoch")}
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> TrialResult:
+        """A TrialResult from a result.json (per-epoch figures stay in metrics.jsonl)."""
+        return cls(status=record["status"], best_epoch=record.get("best_epoch"), train_acc=record.get("train_acc"),
+                   val_acc=record.get("val_acc"), gap=record.get("gap"), seconds=record.get("seconds", 0.0),
+                   num_parameters=record.get("num_parameters"), error=record.get("error"),
+                   rung=record.get("rung"), decisions=list(record.get("decisions") or []))
+
+    def figures(self) -> dict[str, Any]:
+        """The best epoch's figures, as run.json, trials.csv and the --json summary report them."""
+        return {"val_acc": self.val_acc, "train_acc": self.train_acc, "gap": self.gap, "best_epoch": self.best_epoch}
+
 
 @dataclass
 class DeviceData:
