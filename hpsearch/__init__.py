@@ -16,13 +16,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_config": "config",
-    "parse_config": "config",
-    "SearchConfig": "config",
-    "sample_trials": "sampler",
-    "sample_trial": "sampler",
-    "build_mlp": "model",
-    "run_search": "search",
+    "load_config": "space.config",
+    "parse_config": "space.config",
+    "SearchConfig": "space.config",
+    "sample_trials": "space.sampler",
+    "sample_trial": "space.sampler",
+    "build_mlp": "training.model",
+    "run_search": "search.run",
     "ConfigError": "errors",
     "DataError": "errors",
     "HpsearchError": "errors",

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpsearch.config import config_to_dict, parse_config
-from hpsearch.hyperparams import resolve
-from hpsearch.store import RunStore
-from hpsearch.trainer import EpochMetrics, TrialResult, _fill_best
+from hpsearch.runs.records import EpochMetrics, TrialResult
+from hpsearch.runs.store import RunStore
+from hpsearch.space.config import config_to_dict, parse_config
+from hpsearch.space.hyperparams import resolve
 
 SPACE = {
     "lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 1.0},
@@ -48,6 +48,6 @@ def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None =
         if trial.status == "failed":
             result.error = "RuntimeError: planted failure"
         else:
-            _fill_best(result)
+            result.fill_best()
         store.write_result(i, result.to_dict())
     return root

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from hpsearch import __version__
-from hpsearch.cli import main
+from hpsearch.cli.main import main
 
 from .conftest import QUICKSTART
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hpsearch.cli import main
+from hpsearch.cli.main import main
 
 from .fake_runs import FakeTrial, make_run
 
@@ -53,7 +53,7 @@ def test_importance_table_and_json(root):
 
 def test_reading_commands_do_not_import_torch(root):
     code = (
-        "import sys\nfrom hpsearch.cli import main\n"
+        "import sys\nfrom hpsearch.cli.main import main\n"
         f"for args in (['compare', {str(root)!r}], ['show', {str(root)!r}, '1'], ['importance', {str(root)!r}]):\n"
         "    main(args, standalone_mode=False)\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"

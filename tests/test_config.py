@@ -7,10 +7,10 @@ import copy
 import pytest
 from click.testing import CliRunner
 
-from hpsearch.cli import main
-from hpsearch.config import config_to_dict, load_config, parse_config
-from hpsearch.distributions import Choice, IntLogUniform, LogUniform
+from hpsearch.cli.main import main
 from hpsearch.errors import ConfigError
+from hpsearch.space.config import config_to_dict, load_config, parse_config
+from hpsearch.space.distributions import Choice, IntLogUniform, LogUniform
 
 from .conftest import QUICKSTART, TINY
 

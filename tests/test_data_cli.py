@@ -12,7 +12,7 @@ import pytest
 import torchvision.datasets
 from click.testing import CliRunner
 
-from hpsearch.cli import main
+from hpsearch.cli.main import main
 
 from .datafiles import write_idx_dataset
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from hpsearch.config import DataConfig, parse_config
 from hpsearch.data import load_data
 from hpsearch.errors import ConfigError, DataError
+from hpsearch.space.config import DataConfig, parse_config
 
 
 def blobs(n: int = 200, features: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hpsearch.config import DataConfig
 from hpsearch.data import load_data
-from hpsearch.hyperparams import resolve
-from hpsearch.sampler import Trial
-from hpsearch.trainer import DeviceData, resolve_device, train_trial
+from hpsearch.space.config import DataConfig
+from hpsearch.space.hyperparams import resolve
+from hpsearch.space.sampler import Trial
+from hpsearch.training.trainer import DeviceData, resolve_device, train_trial
 
 from .conftest import SHARED_DATA
 

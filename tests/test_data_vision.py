@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from hpsearch.config import DataConfig
 from hpsearch.data import load_data
 from hpsearch.data.formats import read_cifar_batch
 from hpsearch.errors import DataError
+from hpsearch.space.config import DataConfig
 
 from .datafiles import learnable_images, write_cifar_dataset, write_idx_dataset
 

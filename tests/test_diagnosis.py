@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hpsearch.diagnosis import BALANCED, HIGH_BIAS, HIGH_VARIANCE, advice, diagnose, noise_margin, summarize
+from hpsearch.reports.diagnosis import BALANCED, HIGH_BIAS, HIGH_VARIANCE, advice, diagnose, noise_margin, summarize
 
 BASE = {"hidden_units": 128, "layers": 2, "batchnorm": False, "dropout": 0.0, "weight_decay": 0.0}
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from hpsearch.distributions import (
+from hpsearch.space.distributions import (
     Choice,
     DistributionError,
     IntLogUniform,

@@ -15,12 +15,12 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from hpsearch.ci import smoke_config
-from hpsearch.cli import main
-from hpsearch.config import parse_config
+from hpsearch.cli.main import main
 from hpsearch.errors import ConfigError
-from hpsearch.schedulers import ASHA, make_scheduler
-from hpsearch.search import SearchObserver, resume_search, run_search
+from hpsearch.reports.ci import smoke_config
+from hpsearch.search.run import SearchObserver, resume_search, run_search
+from hpsearch.search.schedulers import ASHA, make_scheduler
+from hpsearch.space.config import parse_config
 
 from .test_faults_resume import assert_same_run
 
@@ -127,7 +127,7 @@ def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_res
 
 
 def _checkpoint_epoch(path: Path) -> int:
-    from hpsearch.driver import read_checkpoint
+    from hpsearch.search.driver import read_checkpoint
 
     found = read_checkpoint(path.parent)
     assert found is not None
@@ -150,7 +150,7 @@ def test_scheduler_shorthand_hyperband_defaults_and_round_trip() -> None:
     config = parse_config({"epochs": 27, "scheduler": "hyperband"})
     scheduler = make_scheduler(config)
     assert isinstance(scheduler, ASHA) and (scheduler.brackets, scheduler.rungs(0), scheduler.rungs(3)) == (4, [1, 3, 9], [])
-    from hpsearch.config import config_to_dict
+    from hpsearch.space.config import config_to_dict
 
     assert parse_config(config_to_dict(config)) == config
     assert make_scheduler(parse_config({})).name == "none"
@@ -165,9 +165,9 @@ def test_smoke_with_a_scheduler_reaches_a_rung() -> None:
 def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> None:
     """Metrics, final weights and the best epoch's weights (for best_model.pt) all match, with dropout on."""
     from hpsearch.data import prepare_data
-    from hpsearch.parallel import cpu_threads
-    from hpsearch.sampler import sample_trial
-    from hpsearch.trainer import DeviceData, train_trial
+    from hpsearch.search.parallel import cpu_threads
+    from hpsearch.space.sampler import sample_trial
+    from hpsearch.training.trainer import DeviceData, train_trial
 
     config = parse_config({**ASHA_CONFIG, "fixed": {"optimizer": "adam", "dropout": 0.3, "batch_size": 32}})
     data = DeviceData.from_dataset(prepare_data(config), torch.device("cpu"))
@@ -190,10 +190,10 @@ def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> No
 def test_a_checkpoint_from_another_kind_of_device_is_not_resumed(tmp_path):
     import torch
 
-    from hpsearch.driver import rebuild_rungs, write_checkpoint
-    from hpsearch.schedulers import ASHA
-    from hpsearch.store import RunStore
-    from hpsearch.trainstate import TrainState
+    from hpsearch.runs.store import RunStore
+    from hpsearch.search.driver import rebuild_rungs, write_checkpoint
+    from hpsearch.search.schedulers import ASHA
+    from hpsearch.training.trainstate import TrainState
 
     store = RunStore(tmp_path)
     store.write_params(0, {"trial": 0, "params": {}})

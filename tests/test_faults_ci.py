@@ -16,10 +16,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from hpsearch.ci import Threshold, parse_duration, parse_threshold, smoke_config
-from hpsearch.cli import main
-from hpsearch.config import parse_config
-from hpsearch.search import resume_search, run_search
+from hpsearch.cli.main import main
+from hpsearch.reports.ci import Threshold, parse_duration, parse_threshold, smoke_config
+from hpsearch.search.run import resume_search, run_search
+from hpsearch.space.config import parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {
@@ -166,7 +166,7 @@ def test_readme_pytest_example_runs_as_written(tmp_path: Path) -> None:
 def test_json_summary_is_written_even_when_the_config_is_bad(write_config, tmp_path):
     from click.testing import CliRunner
 
-    from hpsearch.cli import main
+    from hpsearch.cli.main import main
 
     bad = write_config("trails: 2\n")
     result = CliRunner().invoke(main, ["run", str(bad), "--json", str(tmp_path / "s.json")])

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from hpsearch.cli import main
-from hpsearch.config import parse_config
-from hpsearch.runlock import LOCK_NAME
-from hpsearch.search import run_search
+from hpsearch.cli.main import main
+from hpsearch.runs.runlock import LOCK_NAME
+from hpsearch.search.run import run_search
+from hpsearch.space.config import parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {
@@ -210,7 +210,7 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 
 
 def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hpsearch.search as search
+    import hpsearch.search.run as search
 
     real = search.train_trial
 
@@ -233,7 +233,7 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, monk
 
 
 def test_exit_1_only_when_no_trial_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hpsearch.search as search
+    import hpsearch.search.run as search
 
     def broken(*args, **kwargs):
         raise ValueError("bad combination")

@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from hpsearch.config import parse_config
-from hpsearch.importance import INACTIVE, estimate_importance, group_labels, omega_squared, verdict
-from hpsearch.sampler import sample_trials
+from hpsearch.reports.importance import INACTIVE, estimate_importance, group_labels, omega_squared, verdict
+from hpsearch.space.config import parse_config
+from hpsearch.space.sampler import sample_trials
 
 SPACE = {
     "lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 1.0},

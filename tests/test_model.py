@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from hpsearch import build_mlp
-from hpsearch.model import count_parameters
+from hpsearch.training.model import count_parameters
 
 
 @pytest.mark.parametrize("batchnorm", [False, True])

@@ -10,12 +10,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from hpsearch.bestmodel import load_best_model
-from hpsearch.cli import main
-from hpsearch.config import parse_config
+from hpsearch.cli.main import main
 from hpsearch.data import prepare_data
-from hpsearch.parallel import CRASH_ENV
-from hpsearch.search import run_search
+from hpsearch.search.parallel import CRASH_ENV
+from hpsearch.search.run import run_search
+from hpsearch.space.config import parse_config
+from hpsearch.training.bestmodel import load_best_model
 
 CONFIG = {
     "name": "workers", "seed": 5, "trials": 4, "epochs": 2, "device": "cpu",

@@ -5,9 +5,9 @@ import importlib.util
 import pytest
 from click.testing import CliRunner
 
-from hpsearch import plots
-from hpsearch.cli import main
-from hpsearch.store import RunRecord
+from hpsearch.cli.main import main
+from hpsearch.reports import plots as plots
+from hpsearch.runs.store import RunRecord
 
 from .fake_runs import FakeTrial, make_run
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hpsearch.distributions import DISTRIBUTIONS
-from hpsearch.hyperparams import HYPERPARAMETERS
+from hpsearch.space.distributions import DISTRIBUTIONS
+from hpsearch.space.hyperparams import HYPERPARAMETERS
 
 from .conftest import ROOT
 

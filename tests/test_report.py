@@ -7,9 +7,9 @@ import json
 import pytest
 
 from hpsearch.errors import HpsearchError
-from hpsearch.report import compare, trial_rows
-from hpsearch.store import RunRecord
-from hpsearch.trial_report import model_summary, resolve_trial, show_trial
+from hpsearch.reports.compare import compare, trial_rows
+from hpsearch.reports.show import model_summary, resolve_trial, show_trial
+from hpsearch.runs.store import RunRecord
 
 from .fake_runs import FakeTrial, make_run
 
@@ -107,7 +107,7 @@ def test_show_by_run_and_id_and_bad_ids(run):
 
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_model_summary_counts_what_build_mlp_builds(batchnorm):
-    from hpsearch.model import build_mlp, count_parameters
+    from hpsearch.training.model import build_mlp, count_parameters
 
     h = {"hidden_units": 37, "layers": 3, "batchnorm": batchnorm, "activation": "tanh", "dropout": 0.1}
     text, count = model_summary(h, 40, 5)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from hpsearch.config import parse_config
-from hpsearch.sampler import sample_trial, sample_trials
+from hpsearch.space.config import parse_config
+from hpsearch.space.sampler import sample_trial, sample_trials
 
 from .conftest import TINY
 

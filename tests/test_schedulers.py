@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hpsearch.schedulers import ASHA, NoScheduler
+from hpsearch.search.schedulers import ASHA, NoScheduler
 
 
 def test_rungs_are_min_epochs_times_powers_of_eta_below_epochs():

@@ -12,9 +12,9 @@ import torch
 import yaml
 
 from hpsearch import run_search
-from hpsearch.config import parse_config
 from hpsearch.errors import RunDirError
-from hpsearch.search import SearchInterrupted, SearchObserver
+from hpsearch.search.run import SearchInterrupted, SearchObserver
+from hpsearch.space.config import parse_config
 
 from .conftest import TINY
 
@@ -85,7 +85,7 @@ def test_a_trial_that_raises_is_recorded_failed(tmp_path, monkeypatch):
         calls.append(trial.id)
         raise RuntimeError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr("hpsearch.search.train_trial", flaky)
+    monkeypatch.setattr("hpsearch.search.run.train_trial", flaky)
     result = run_search(parse_config(TINY), tmp_path / "run")
     assert calls == [0, 1, 2] and result.best is None
     outcome = json.loads((tmp_path / "run" / "trials" / "0001" / "result.json").read_text())

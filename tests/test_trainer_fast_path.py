@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
-from hpsearch.config import DataConfig
 from hpsearch.data import load_data
-from hpsearch.hyperparams import resolve
-from hpsearch.sampler import Trial
-from hpsearch.trainer import TRAIN_EVAL_MIN, DeviceData, make_optimizer, train_trial
+from hpsearch.space.config import DataConfig
+from hpsearch.space.hyperparams import resolve
+from hpsearch.space.sampler import Trial
+from hpsearch.training.trainer import TRAIN_EVAL_MIN, DeviceData, make_optimizer, train_trial
 
 
 def small_data(samples: int = 600) -> DeviceData:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dataset import Dataset, load_data
-from .prepare import prepare_data
+from hpsearch.data.dataset import Dataset
+from hpsearch.data.load import load_data, prepare_data
 
 __all__ = ["Dataset", "load_data", "prepare_data"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_file
+from hpsearch.atomic import atomic_file
 
 FORMAT = 1
 CACHE_ENV = "HPSEARCH_CACHE"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DataError
+from hpsearch.errors import DataError
 
 
 def encode_labels(values: Any, where: str) -> tuple[torch.Tensor, list[str] | None]:

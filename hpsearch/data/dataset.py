@@ -1,16 +1,11 @@
-"""The tensor-resident dataset the trainer consumes, and the registry of loaders."""
+"""The tensor-resident dataset the trainer consumes, and the seeded stratified splits it is cut with."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-
-from ..config import DataConfig
-from ..errors import DataError
-from .checks import check_classes
 
 
 @dataclass
@@ -65,31 +60,6 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[
         keep.append(idx[n_held:])
     keep_idx, held_idx = torch.cat(keep), torch.cat(held)
     return keep_idx.sort().values, held_idx.sort().values
-
-
-Loader = Callable[[DataConfig], Dataset]
-LOADERS: dict[str, Loader] = {}
-
-
-def register(name: str) -> Callable[[Loader], Loader]:
-    def wrap(fn: Loader) -> Loader:
-        LOADERS[name] = fn
-        return fn
-
-    return wrap
-
-
-def load_data(config: DataConfig) -> Dataset:
-    """Load the dataset named by ``config.dataset``. Raises DataError with a clear message."""
-    from . import files, synthetic, vision  # noqa: F401  (each registers its loaders)
-
-    if config.dataset not in LOADERS:
-        raise DataError(f"unknown dataset {config.dataset!r}; known: {', '.join(sorted(LOADERS))}")
-    dataset = LOADERS[config.dataset](config)
-    if config.subset is not None:
-        dataset = take_subset(dataset, config.subset)
-    check_classes(dataset.y_train, dataset.name)  # once, on the training split the search will use
-    return dataset
 
 
 def take_subset(dataset: Dataset, size: int, seed: int = 0) -> Dataset:

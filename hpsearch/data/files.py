@@ -24,11 +24,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import DataConfig
-from ..errors import DataError
-from .checks import check_features, check_labels, check_same_length, encode_labels, features_tensor, infer_num_classes
-from .dataset import Dataset, register
-from .prepare import finish, standardize
+from hpsearch.data.checks import (
+    check_features,
+    check_labels,
+    check_same_length,
+    encode_labels,
+    features_tensor,
+    infer_num_classes,
+)
+from hpsearch.data.dataset import Dataset
+from hpsearch.data.splits import finish, standardize
+from hpsearch.errors import DataError
+from hpsearch.space.config import DataConfig
 
 Arrays = dict[str, Any]  # x, y and optionally x_test, y_test
 MISSING_CELLS = {"", "nan", "na", "n/a", "null"}
@@ -156,6 +163,3 @@ def load_file(config: DataConfig) -> Dataset:
     dataset = finish("file", x_train, y_train, x_test, y_test, num_classes, config.val_fraction, info)
     dataset.info["load_seconds"] = round(time.perf_counter() - started, 3)
     return dataset
-
-
-register("file")(load_file)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DataError
+from hpsearch.errors import DataError
 
 IDX_UBYTE = 0x08
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from ..config import DataConfig
-from .dataset import Dataset, register, stratified_split
+from hpsearch.data.dataset import Dataset, stratified_split
+from hpsearch.space.config import DataConfig
 
 FEATURES = 40
 LATENT = 8
@@ -37,7 +37,6 @@ def make_synthetic(samples: int, seed: int = DATA_SEED) -> tuple[torch.Tensor, t
     return x.float(), y.long()
 
 
-@register("synthetic")
 def load_synthetic(config: DataConfig) -> Dataset:
     x, y = make_synthetic(config.samples)
     train_idx, val_idx = stratified_split(y, config.val_fraction, DATA_SEED)

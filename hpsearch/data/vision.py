@@ -20,13 +20,13 @@ from typing import Any
 
 import torch
 
-from ..config import DataConfig
-from ..errors import DataError
-from .cache import TensorCache, cache_key, user_cache_dir
-from .checks import check_labels
-from .dataset import Dataset, register
-from .formats import read_cifar_batch, read_idx
-from .prepare import finish, standardize
+from hpsearch.data.cache import TensorCache, cache_key, user_cache_dir
+from hpsearch.data.checks import check_labels
+from hpsearch.data.dataset import Dataset
+from hpsearch.data.formats import read_cifar_batch, read_idx
+from hpsearch.data.splits import finish, standardize
+from hpsearch.errors import DataError
+from hpsearch.space.config import DataConfig
 
 ROOT_ENV = "HPSEARCH_DATA"
 NORMALIZATION = "pixels/255, then per-channel (x - mean) / std with the training split's mean and std"
@@ -201,9 +201,6 @@ def load_vision(spec: VisionSpec, config: DataConfig) -> Dataset:
     return dataset
 
 
-def _loader(spec: VisionSpec) -> Callable[[DataConfig], Dataset]:
+def loader(spec: VisionSpec) -> Callable[[DataConfig], Dataset]:
     return lambda config: load_vision(spec, config)
 
-
-for _spec in SPECS.values():
-    register(_spec.name)(_loader(_spec))

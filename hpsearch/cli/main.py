@@ -17,13 +17,13 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .cli_options import ci_options, parallel_options
-from .config import load_config
-from .errors import HpsearchError
-from .formatting import format_params, format_value, pct, plural, signed_pct
-from .sampler import sample_trials
-from .tables import render_table
+from hpsearch import __version__
+from hpsearch.cli.options import ci_options, parallel_options
+from hpsearch.errors import HpsearchError
+from hpsearch.formatting import format_params, format_value, pct, plural, signed_pct
+from hpsearch.reports.tables import render_table
+from hpsearch.space.config import load_config
+from hpsearch.space.sampler import sample_trials
 
 EXIT_NO_TRIAL = 1
 EXIT_USAGE = 2
@@ -44,8 +44,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             click.echo(f"error: {exc}", err=True)
             if kwargs.get("json_path") is not None:  # CI reads the summary file: it exists, saying why
-                from .ci import error_summary
-                from .store import to_json
+                from hpsearch.reports.ci import error_summary
+                from hpsearch.runs.store import to_json
 
                 _emit_json(kwargs["json_path"], to_json(error_summary(str(exc), EXIT_USAGE)))
             sys.exit(EXIT_USAGE)
@@ -81,12 +81,12 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
     """Run the search described by CONFIG and write its runs folder."""
     cfg = load_config(config)
     if smoke:
-        from .ci import smoke_config
+        from hpsearch.reports.ci import smoke_config
 
         cfg = smoke_config(cfg)
     cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
                              workers=workers)
-    from .search import run_search
+    from hpsearch.search.run import run_search
 
     _search(lambda observer: run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices),
             list(thresholds), json_path, quiet)
@@ -105,7 +105,7 @@ def resume(run_dir: Path, workers: int | None, devices: list[str] | None, max_ti
     scheduler) or run again from scratch; the rest are the trials an unbroken run draws. Refuses a
     folder whose config.yaml was edited.
     """
-    from .search import resume_search
+    from hpsearch.search.run import resume_search
 
     _search(lambda observer: resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices),
             list(thresholds), json_path, quiet)
@@ -113,10 +113,10 @@ def resume(run_dir: Path, workers: int | None, devices: list[str] | None, max_ti
 
 def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool) -> None:
     """Run a search under Ctrl-C/SIGTERM handling, print the summary and thresholds, set the exit code."""
-    from .ci import check_thresholds
-    from .errors import SearchInterrupted
-    from .interrupts import signals_as_interrupt
-    from .progress import ProgressObserver
+    from hpsearch.cli.interrupts import signals_as_interrupt
+    from hpsearch.cli.progress import ProgressObserver
+    from hpsearch.errors import SearchInterrupted
+    from hpsearch.reports.ci import check_thresholds
 
     to_stdout = json_path is not None and str(json_path) == "-"
     observer = ProgressObserver(quiet=quiet, out=sys.stderr if to_stdout else None)
@@ -143,15 +143,15 @@ def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path 
 
 
 def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
-    from .ci import summary
-    from .store import to_json
+    from hpsearch.reports.ci import summary
+    from hpsearch.runs.store import to_json
 
     _emit_json(path, to_json(summary(result, checks, code)))
 
 
 def _emit_json(path: Path, text: str) -> None:
     """``--json``: to stdout for ``-``, else written atomically to the file."""
-    from .store import write_text_atomic
+    from hpsearch.runs.store import write_text_atomic
 
     if str(path) == "-":
         click.echo(text, nl=False)
@@ -182,8 +182,8 @@ def _print_summary(result: Any, err: bool = False) -> None:
 
 def _print_diagnosis(run_dir: Path, err: bool = False) -> None:
     """The run's bias/variance summary and what to try next (the same lines ``compare`` ends with)."""
-    from .report import run_summary, trial_rows
-    from .store import RunRecord
+    from hpsearch.reports.compare import run_summary, trial_rows
+    from hpsearch.runs.store import RunRecord
 
     record = RunRecord(run_dir)
     for line in run_summary(record, trial_rows(record))[1:]:
@@ -245,8 +245,8 @@ TARGET_ERROR = click.option("--target-error", type=click.FloatRange(0, 1, max_op
 def compare(run_dirs: tuple[Path, ...], sort_key: str, top: int | None, fmt: str, target_error: float | None) -> None:
     """One row per trial across the RUN_DIRs, best first, with each trial's bias/variance diagnosis
     and (for table and markdown) each run's summary of what to try next."""
-    from .report import compare as compare_runs
-    from .store import RunRecord
+    from hpsearch.reports.compare import compare as compare_runs
+    from hpsearch.runs.store import RunRecord
 
     click.echo(compare_runs([RunRecord(d) for d in run_dirs], sort=sort_key, top=top, fmt=fmt, target_error=target_error))
 
@@ -258,7 +258,7 @@ def compare(run_dirs: tuple[Path, ...], sort_key: str, top: int | None, fmt: str
 @handle_errors
 def show(path: Path, trial_id: str | None, target_error: float | None) -> None:
     """One trial: its parameters, model, diagnosis and learning curve epoch by epoch."""
-    from .trial_report import resolve_trial, show_trial
+    from hpsearch.reports.show import resolve_trial, show_trial
 
     click.echo(show_trial(*resolve_trial(path, trial_id), target_error=target_error))
 
@@ -271,8 +271,8 @@ def show(path: Path, trial_id: str | None, target_error: float | None) -> None:
 def importance(run_dir: Path, fmt: str, seed: int) -> None:
     """How much each searched parameter explains of the spread in validation accuracy, measured,
     beside the order the config declares."""
-    from .importance import render_importance, run_importance
-    from .store import RunRecord
+    from hpsearch.reports.importance import render_importance, run_importance
+    from hpsearch.runs.store import RunRecord
 
     run = RunRecord(run_dir)
     click.echo(render_importance(run_importance(run, seed=seed), run.root.name, fmt))
@@ -285,8 +285,8 @@ def importance(run_dir: Path, fmt: str, seed: int) -> None:
 @handle_errors
 def plot(run_dir: Path, out_dir: Path | None) -> None:
     """Write PNG plots of RUN_DIR's trials into the run folder (needs: pip install 'hpsearch[plot]')."""
-    from .plots import plot_run
-    from .store import RunRecord
+    from hpsearch.reports.plots import plot_run
+    from hpsearch.runs.store import RunRecord
 
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

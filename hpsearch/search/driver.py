@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .atomic import atomic_file
-from .sampler import Trial
-from .schedulers import Scheduler
-from .store import FINAL_STATUSES, RunStore, TrialRecord
-from .trainer import STOP, EpochMetrics, TrainState, TrialResult
+from hpsearch.atomic import atomic_file
+from hpsearch.runs.records import FINAL_STATUSES, EpochMetrics, TrialResult
+from hpsearch.runs.store import RunStore, TrialRecord
+from hpsearch.search.schedulers import Scheduler
+from hpsearch.space.sampler import Trial
+from hpsearch.training.trainer import STOP, TrainState
 
 if TYPE_CHECKING:
-    from .search import SearchObserver
+    from hpsearch.search.run import SearchObserver
 
 CHECKPOINT = "checkpoint.pt"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .distributions import is_int, is_number
+from hpsearch.space.distributions import is_int, is_number
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
 OPTIMIZERS = ("sgd", "adam", "adamw")

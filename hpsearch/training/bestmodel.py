@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .atomic import atomic_file
-from .data import Dataset
-from .model import build_from_hyperparameters
-from .sampler import Trial
-from .trainer import evaluate
+from hpsearch.atomic import atomic_file
+from hpsearch.data import Dataset
+from hpsearch.space.sampler import Trial
+from hpsearch.training.model import build_from_hyperparameters
+from hpsearch.training.trainer import evaluate
 
 BEST_MODEL = "best_model.pt"
 

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from .config import SearchConfig
-from .hyperparams import resolve
+from hpsearch.space.config import SearchConfig
+from hpsearch.space.hyperparams import resolve
 
 
 def stream(seed: int, trial: int, name: str) -> random.Random:

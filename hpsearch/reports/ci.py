@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .config import SearchConfig, config_to_dict, parse_config
+from hpsearch.space.config import SearchConfig, config_to_dict, parse_config
 
 SMOKE_TRIALS = 2
 SMOKE_EPOCHS = 1

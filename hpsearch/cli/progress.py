@@ -13,11 +13,11 @@ from typing import TextIO
 import click
 from tqdm import tqdm
 
-from .config import SearchConfig
-from .formatting import format_params, pct, plural, signed_pct
-from .sampler import Trial
-from .search import SearchObserver
-from .trainer import EpochMetrics, TrialResult
+from hpsearch.formatting import format_params, pct, plural, signed_pct
+from hpsearch.runs.records import EpochMetrics, TrialResult
+from hpsearch.search.run import SearchObserver
+from hpsearch.space.config import SearchConfig
+from hpsearch.space.sampler import Trial
 
 
 def trial_line(trial: Trial, result: TrialResult) -> str:

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .diagnosis import advice
-from .errors import RunDirError
-from .formatting import duration, format_value, pct, signed_pct
-from .report import target_of, trial_diagnosis
-from .store import RunRecord, TrialRecord, open_trial
-from .tables import render_table
+from hpsearch.errors import RunDirError
+from hpsearch.formatting import duration, format_value, pct, signed_pct
+from hpsearch.reports.compare import target_of, trial_diagnosis
+from hpsearch.reports.diagnosis import advice
+from hpsearch.reports.tables import render_table
+from hpsearch.runs.store import RunRecord, TrialRecord, open_trial
 
 
 def resolve_trial(path: Path, trial_id: str | None) -> tuple[RunRecord, TrialRecord]:

@@ -1,9 +1,9 @@
-"""From a loader's training and test splits to the ``Dataset`` a search uses.
+"""From a loader's training and test splits to a ``Dataset``: normalization, then the validation split.
 
 The order is the honest one: normalization statistics come from the training split only; the
 validation split is carved from the training split (stratified, with a fixed seed so every search
 on the same data is judged on the same examples); the test split is carried along untouched and
-never reaches the trainer (see ``hpsearch.bestmodel`` for its one use, after the search).
+never reaches the trainer (see ``hpsearch.training.bestmodel`` for its one use, after the search).
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ from typing import Any
 
 import torch
 
-from ..config import SearchConfig
-from ..distributions import Choice
-from ..errors import DataError
-from ..hyperparams import HYPERPARAMETERS
-from .dataset import Dataset, load_data, stratified_split
+from hpsearch.data.dataset import Dataset, stratified_split
 
 SPLIT_SEED = 0  # the validation split's seed: fixed, so searches with different seeds compare on the same split
 
@@ -44,28 +40,3 @@ def finish(name: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torc
     info = {**info, "val_split": {"from": "training split", "fraction": val_fraction, "stratified": True, "seed": SPLIT_SEED}}
     return Dataset(name=name, x_train=x_train.index_select(0, train_idx), y_train=y_train[train_idx],
                    x_val=x_train.index_select(0, val_idx), y_val=y_train[val_idx], num_classes=num_classes, x_test=x_test, y_test=y_test, info=info)
-
-
-def largest_batch(config: SearchConfig) -> tuple[int, str]:
-    """The largest batch_size a trial of this search can use, and the key that sets it."""
-    if "batch_size" in config.fixed:
-        return int(config.fixed["batch_size"]), "fixed.batch_size"
-    dist = config.space.get("batch_size")
-    if dist is None:
-        return int(HYPERPARAMETERS["batch_size"].default), "the default batch_size"
-    high = max(dist.values) if isinstance(dist, Choice) else dist.high  # type: ignore[attr-defined]
-    return int(high), "space.batch_size"
-
-
-def prepare_data(config: SearchConfig) -> Dataset:
-    """Load the config's data and check that the search can use it (raises DataError if not)."""
-    dataset = load_data(config.data)
-    batch, key = largest_batch(config)
-    n_train = len(dataset.y_train)
-    if n_train < batch:
-        raise DataError(f"{dataset.name}: the training split has {n_train} examples, fewer than one batch "
-                        f"({key} is up to {batch}); lower the batch size or use more data")
-    if config.test and dataset.y_test is None:
-        raise DataError(f"{dataset.name}: test evaluation was asked for (--test or test: true) but this dataset has no "
-                        f"test split (for dataset: file, give x_test and y_test in the file)")
-    return dataset

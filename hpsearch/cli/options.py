@@ -17,7 +17,7 @@ class DurationType(click.ParamType):
     name = "DURATION"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        from .ci import parse_duration
+        from hpsearch.reports.ci import parse_duration
 
         try:
             return value if isinstance(value, float) else parse_duration(str(value))
@@ -29,7 +29,7 @@ class ThresholdType(click.ParamType):
     name = "METRIC=VALUE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .ci import Threshold, parse_threshold
+        from hpsearch.reports.ci import Threshold, parse_threshold
 
         try:
             return value if isinstance(value, Threshold) else parse_threshold(str(value))
@@ -57,7 +57,7 @@ class DevicesType(click.ParamType):
     name = "DEVICE[,DEVICE...]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
-        from .config import DEVICE_PATTERN
+        from hpsearch.space.config import DEVICE_PATTERN
 
         names = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
         bad = [n for n in names if not DEVICE_PATTERN.match(n) or n == "auto"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .config import SearchConfig
+    from hpsearch.space.config import SearchConfig
 
 
 @dataclass(frozen=True)

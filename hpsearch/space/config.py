@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_int, is_number
-from .errors import ConfigError, Problem
-from .hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
-from .yamlio import line_of, read_yaml
+from hpsearch.errors import ConfigError, Problem
+from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_int, is_number
+from hpsearch.space.hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
+from hpsearch.space.yamlio import line_of, read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file")

@@ -30,18 +30,19 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .bestmodel import BestModelKeeper
-from .data import Dataset
-from .driver import TrialDriver
-from .sampler import Trial
-from .trainer import DeviceData, EpochMetrics, TrainState, TrialResult, train_trial
+from hpsearch.data import Dataset
+from hpsearch.runs.records import EpochMetrics, TrialResult
+from hpsearch.search.driver import TrialDriver
+from hpsearch.space.sampler import Trial
+from hpsearch.training.bestmodel import BestModelKeeper
+from hpsearch.training.trainer import DeviceData, TrainState, train_trial
 
 if TYPE_CHECKING:
-    from .config import SearchConfig
-    from .runrecord import TimeLimit
-    from .schedulers import Scheduler
-    from .search import SearchObserver
-    from .store import RunStore
+    from hpsearch.runs.store import RunStore
+    from hpsearch.runs.summary import TimeLimit
+    from hpsearch.search.run import SearchObserver
+    from hpsearch.search.schedulers import Scheduler
+    from hpsearch.space.config import SearchConfig
 
 CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once
 

@@ -14,17 +14,18 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset
-from .model import build_from_hyperparameters, count_parameters
-from .sampler import Trial
-from .trainstate import BestSoFar, TrainState, restore, snapshot
+from hpsearch.data import Dataset
+from hpsearch.runs.records import EpochMetrics, TrialResult, TrialStatus
+from hpsearch.space.sampler import Trial
+from hpsearch.training.model import build_from_hyperparameters, count_parameters
+from hpsearch.training.trainstate import BestSoFar, TrainState, restore, snapshot
 
 # Train accuracy is measured on a fixed sample of the training split as large as the validation set,
 # within these bounds: the gap (train - val) then compares two estimates of similar precision, and
@@ -49,60 +50,6 @@ def make_optimizer(params: list[nn.Parameter], h: dict[str, Any]) -> torch.optim
         return OPTIMIZERS[h["optimizer"]](params, h, fused=True)
     except (RuntimeError, TypeError):
         return OPTIMIZERS[h["optimizer"]](params, h, foreach=True)
-
-
-@dataclass
-class EpochMetrics:
-    """One line of metrics.jsonl. Accuracies in [0, 1]; losses are means over examples."""
-
-    epoch: int
-    lr: float
-    train_loss: float | None
-    train_acc: float
-    val_loss: float | None
-    val_acc: float
-    seconds: float
-    eval_seconds: float = 0.0  # of ``seconds``, the part spent measuring train and validation accuracy
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class TrialResult:
-    """What result.json holds. ``gap`` = train_acc - val_acc at the best epoch (the variance)."""
-
-    status: str  # completed | stopped (by the scheduler) | diverged | failed | interrupted
-    best_epoch: int | None = None
-    train_acc: float | None = None
-    val_acc: float | None = None
-    gap: float | None = None
-    seconds: float = 0.0
-    num_parameters: int | None = None
-    error: str | None = None
-    epochs: list[EpochMetrics] = field(default_factory=list)
-    rung: int | None = None  # with a scheduler: the last rung the trial reached (epochs trained there)
-    decisions: list[dict[str, Any]] = field(default_factory=list)  # schedulers.Decision dicts, rung by rung
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("epochs")
-        out["epochs_trained"] = len(self.epochs)
-        if not self.decisions:
-            out.pop("decisions")
-        return {k: v for k, v in out.items() if v is not None or k in ("val_acc", "best_epoch")}
-
-    @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> TrialResult:
-        """A TrialResult from a result.json (per-epoch figures stay in metrics.jsonl)."""
-        return cls(status=record["status"], best_epoch=record.get("best_epoch"), train_acc=record.get("train_acc"),
-                   val_acc=record.get("val_acc"), gap=record.get("gap"), seconds=record.get("seconds", 0.0),
-                   num_parameters=record.get("num_parameters"), error=record.get("error"),
-                   rung=record.get("rung"), decisions=list(record.get("decisions") or []))
-
-    def figures(self) -> dict[str, Any]:
-        """The best epoch's figures, as run.json, trials.csv and the --json summary report them."""
-        return {"val_acc": self.val_acc, "train_acc": self.train_acc, "gap": self.gap, "best_epoch": self.best_epoch}
 
 
 @dataclass
@@ -245,16 +192,16 @@ def train_trial(
             verdict = on_epoch(metrics) if on_epoch is not None else None
             best.update(metrics.val_acc, model)
             if not (math.isfinite(running_loss) and metrics.train_loss is not None):
-                result.status = "diverged"
+                result.status = TrialStatus.DIVERGED
                 result.error = f"training loss became {running_loss} in epoch {epoch + 1}"
                 break
             if verdict == STOP:
-                result.status = "stopped"
+                result.status = TrialStatus.STOPPED
                 break
             if on_snapshot is not None and epoch + 1 in snapshot_at:
                 seconds = prior + time.perf_counter() - began
                 on_snapshot(snapshot(result.epochs, model, optimizer, generator, device, seconds, best.weights))
-    _fill_best(result)
+    result.fill_best()
     result.seconds = prior + time.perf_counter() - began
     return result
 
@@ -301,14 +248,3 @@ def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Devic
         return 0.0
     weights = torch.tensor(sizes, device=x_epoch.device, dtype=torch.float32)
     return (torch.stack(losses) * weights).sum().item() / n
-
-
-def _fill_best(result: TrialResult) -> None:
-    """Best epoch = highest validation accuracy (earliest on ties); its figures summarize the trial."""
-    if not result.epochs:
-        return
-    best = max(result.epochs, key=lambda m: (m.val_acc, -m.epoch))
-    result.best_epoch = best.epoch
-    result.train_acc = best.train_acc
-    result.val_acc = best.val_acc
-    result.gap = best.train_acc - best.val_acc

@@ -32,8 +32,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .store import RunRecord
-from .tables import render_table
+from hpsearch.reports.tables import render_table
+from hpsearch.runs.store import RunRecord
 
 METHOD = "binned marginal variance share (omega-squared one-way ANOVA per parameter, permutation p-value)"
 MIN_TRIALS = 10  # below this, no estimate is attempted

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diagnosis import Diagnosis, advice, diagnose, summarize
-from .errors import HpsearchError
-from .formatting import format_value, pct, plural, signed_pct
-from .store import BEST_STATUSES, STATUS_ORDER, RunRecord, TrialRecord
-from .tables import render_table
+from hpsearch.errors import HpsearchError
+from hpsearch.formatting import format_value, pct, plural, signed_pct
+from hpsearch.reports.diagnosis import Diagnosis, advice, diagnose, summarize
+from hpsearch.reports.tables import render_table
+from hpsearch.runs.records import BEST_STATUSES, STATUS_ORDER
+from hpsearch.runs.store import RunRecord, TrialRecord
 
 FORMATS = ("table", "markdown", "csv", "json")
 DESCENDING = {"val_acc", "train_acc"}  # best first; every other sort key is smallest first

@@ -22,7 +22,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from .errors import RunDirError
+from hpsearch.errors import RunDirError
 
 LOCK_NAME = "run.lock"
 GUARD_NAME = ".run.lock.guard"

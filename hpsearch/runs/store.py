@@ -30,16 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .atomic import atomic_file
-from .errors import RunDirError
+from hpsearch.atomic import atomic_file
+from hpsearch.errors import RunDirError
 
 if TYPE_CHECKING:
-    from .config import SearchConfig
+    from hpsearch.space.config import SearchConfig
 
-# A trial's status, from its result.json ("running" while it has none). One list for every module:
-BEST_STATUSES = ("completed", "stopped")  # may be the run's best (stopped: early stopping ended it)
-FINAL_STATUSES = (*BEST_STATUSES, "diverged", "failed")  # kept as they are by hpsearch resume
-STATUS_ORDER = (*BEST_STATUSES, "diverged", "interrupted", "failed", "running")  # how tables list them
 
 RUN_MARKERS = ("run.json", "config.yaml", "trials")
 
@@ -218,8 +214,8 @@ class RunRecord:
 
     def search_config(self) -> SearchConfig:
         """config.yaml parsed into the typed config (distributions, target_error, data)."""
-        from .config import parse_config  # here, not at the top: config does not need the store
-        from .errors import ConfigError
+        from hpsearch.errors import ConfigError
+        from hpsearch.space.config import parse_config  # here, not at the top: config does not need the store
 
         try:
             return parse_config(self.config, source=str(self.root / "config.yaml"))

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import SearchConfig, load_config
-from .errors import ConfigError, RunDirError
-from .sampler import Trial, sample_trial
-from .store import FINAL_STATUSES, RunRecord, TrialRecord, text_sha256
-from .trainer import TrialResult
+from hpsearch.errors import ConfigError, RunDirError
+from hpsearch.runs.records import FINAL_STATUSES, TrialResult
+from hpsearch.runs.store import RunRecord, TrialRecord, text_sha256
+from hpsearch.space.config import SearchConfig, load_config
+from hpsearch.space.sampler import Trial, sample_trial
 
 
 @dataclass

@@ -11,43 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from importlib.metadata import version as _version
 from typing import Any
 
-import torch
-
-from . import __version__
-from .config import SearchConfig
-from .sampler import Trial
-from .store import BEST_STATUSES, RunStore
-from .trainer import TrialResult
-
-
-@dataclass
-class SearchResult:
-    run_dir: Path
-    status: str  # completed | no_trial_completed | stopped | interrupted
-    trials: list[tuple[Trial, TrialResult]] = field(default_factory=list)  # finished ones, by id
-    seconds: float = 0.0  # this invocation's wall time
-    planned: int = 0  # the config's number of trials
-    stop_reason: str | None = None  # why trials were left unstarted (--max-time)
-    interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
-    test: dict[str, Any] | None = None  # the best trial's test-split figures, with --test only
-
-    @property
-    def best(self) -> tuple[Trial, TrialResult] | None:
-        """The highest validation accuracy among completed and stopped trials (a stopped trial's
-        figures were measured like any other's; ASHA's survivors usually win anyway)."""
-        done = [(t, r) for t, r in self.trials if r.status in BEST_STATUSES and r.val_acc is not None]
-        return max(done, key=lambda tr: (tr[1].val_acc, -tr[0].id)) if done else None
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _, result in self.trials:
-            counts[result.status] = counts.get(result.status, 0) + 1
-        if self.interrupted:
-            counts["interrupted"] = len(self.interrupted)
-        return counts
+from hpsearch import __version__
+from hpsearch.runs.records import SearchResult, TrialResult
+from hpsearch.runs.store import RunStore
+from hpsearch.space.config import SearchConfig
+from hpsearch.space.sampler import Trial
 
 
 @dataclass
@@ -73,7 +44,7 @@ def now() -> str:
 
 
 def versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "torch": torch.__version__, "hpsearch": __version__, "platform": platform.platform()}
+    return {"python": platform.python_version(), "torch": _version("torch"), "hpsearch": __version__, "platform": platform.platform()}
 
 
 def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, Problem
+from hpsearch.errors import ConfigError, Problem
 
 
 class LineDict(dict):

@@ -17,19 +17,20 @@ from typing import Any
 
 import torch
 
-from .bestmodel import BestModelKeeper, evaluate_on_test
-from .config import SearchConfig, config_to_dict
-from .data import Dataset, prepare_data
-from .driver import TrialDriver, rebuild_rungs
-from .errors import ConfigError, Problem, SearchInterrupted
-from .formatting import duration
-from .resume import load_resumable
-from .runlock import RunLock
-from .runrecord import SearchResult, TimeLimit, close_run, now, versions, write_trials_csv
-from .sampler import Trial, sample_trial
-from .schedulers import Scheduler, make_scheduler
-from .store import RunStore, TrialRecord
-from .trainer import DeviceData, EpochMetrics, TrainState, TrialResult, resolve_device, train_trial
+from hpsearch.data import Dataset, prepare_data
+from hpsearch.errors import ConfigError, Problem, SearchInterrupted
+from hpsearch.formatting import duration
+from hpsearch.runs.records import EpochMetrics, SearchResult, TrialResult
+from hpsearch.runs.runlock import RunLock
+from hpsearch.runs.store import RunStore, TrialRecord
+from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_trials_csv
+from hpsearch.search.driver import TrialDriver, rebuild_rungs
+from hpsearch.search.resume import load_resumable
+from hpsearch.search.schedulers import Scheduler, make_scheduler
+from hpsearch.space.config import SearchConfig, config_to_dict
+from hpsearch.space.sampler import Trial, sample_trial
+from hpsearch.training.bestmodel import BestModelKeeper, evaluate_on_test
+from hpsearch.training.trainer import DeviceData, TrainState, resolve_device, train_trial
 
 __all__ = ["Execution", "SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search", "run_trials"]
 
@@ -206,7 +207,7 @@ def run_trials(config: SearchConfig, store: RunStore, info: dict[str, Any], exec
 
 def _run_here(loop: _Loop, execution: Execution, pending: list[int]) -> int:
     """Train ``pending`` one after the other in this process; returns how many were not started."""
-    from .parallel import cpu_threads
+    from hpsearch.search.parallel import cpu_threads
 
     data = DeviceData.from_dataset(execution.dataset, execution.devices[0])
     keeper = loop.keeper()
@@ -224,7 +225,7 @@ def _run_here(loop: _Loop, execution: Execution, pending: list[int]) -> int:
 
 
 def _run_on_workers(loop: _Loop, execution: Execution, pending: list[int]) -> int:
-    from .parallel import WorkerPool, run_parallel
+    from hpsearch.search.parallel import WorkerPool, run_parallel
 
     pool = WorkerPool(execution.workers, execution.dataset, [str(d) for d in execution.devices], loop.config.threads,
                       loop.keeper)

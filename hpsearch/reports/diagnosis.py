@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .formatting import pct
+from hpsearch.formatting import pct
 
 HIGH_BIAS = "high bias"
 HIGH_VARIANCE = "high variance"

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .distributions import Choice, Distribution, OneMinusLogUniform
-from .errors import HpsearchError
-from .formatting import format_value
-from .store import BEST_STATUSES, RunRecord, TrialRecord
+from hpsearch.errors import HpsearchError
+from hpsearch.formatting import format_value
+from hpsearch.runs.records import BEST_STATUSES
+from hpsearch.runs.store import RunRecord, TrialRecord
+from hpsearch.space.distributions import Choice, Distribution, OneMinusLogUniform
 
 TOP_CURVES = 5
 INSTALL_HINT = "pip install 'hpsearch[plot]' (or: pip install matplotlib)"
