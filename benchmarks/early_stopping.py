@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpsearch.config import parse_config
-from hpsearch.search import SearchObserver, run_search
+from hpsearch.search.run import SearchObserver, run_search
+from hpsearch.space.config import parse_config
 
 SPACE: dict[str, Any] = {
     "lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 1.0},

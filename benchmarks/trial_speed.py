@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from ways import Setting, Timing, register_dataset, way_dataloader, way_floor, way_hpsearch  # noqa: E402
 
 from hpsearch.data import Dataset  # noqa: E402
-from hpsearch.tables import render_table  # noqa: E402
+from hpsearch.reports.tables import render_table  # noqa: E402
 
 WAY_NAMES = ("dataloader", "hpsearch", "floor")
 TARGETS = {"cpu": 3.0, "cuda": 20.0}  # minimum speed-up over the DataLoader loop
@@ -160,10 +160,10 @@ def speed_table(rows: list[dict[str, Any]], clock: str = "") -> str:
 
 def overhead_lines(rows: list[dict[str, Any]], runs_root: Path) -> list[str]:
     """Per-trial costs timed on their own: sampling a trial and writing metrics.jsonl (fsynced)."""
-    from hpsearch.config import SearchConfig
-    from hpsearch.distributions import LogUniform
-    from hpsearch.sampler import sample_trial
-    from hpsearch.store import RunStore
+    from hpsearch.runs.store import RunStore
+    from hpsearch.space.config import SearchConfig
+    from hpsearch.space.distributions import LogUniform
+    from hpsearch.space.sampler import sample_trial
 
     config = SearchConfig(name="bench", space={"lr": LogUniform(1e-4, 1e-1)})
     begin = time.perf_counter()
@@ -224,9 +224,9 @@ def cli_rows(repeats: int, runs_root: Path) -> list[list[str]]:
 
 def tiny_run(runs_root: Path) -> Path:
     """A two-trial, one-epoch synthetic run folder for `hpsearch compare` to read."""
-    from hpsearch.config import DataConfig, SearchConfig
-    from hpsearch.distributions import LogUniform
-    from hpsearch.search import run_search
+    from hpsearch.search.run import run_search
+    from hpsearch.space.config import DataConfig, SearchConfig
+    from hpsearch.space.distributions import LogUniform
 
     config = SearchConfig(name="tiny", trials=2, epochs=1, device="cpu", data=DataConfig(samples=300),
                           space={"lr": LogUniform(1e-3, 1e-1)})
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from hpsearch.trainer import resolve_device
+    from hpsearch.training.trainer import resolve_device
 
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory(prefix="trial-speed-") as tmp:

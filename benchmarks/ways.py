@@ -25,13 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hpsearch.config import DataConfig, SearchConfig
 from hpsearch.data import Dataset
-from hpsearch.data.dataset import LOADERS
-from hpsearch.hyperparams import resolve
-from hpsearch.model import build_mlp
-from hpsearch.search import SearchObserver, run_search
-from hpsearch.trainer import EpochMetrics, make_optimizer
+from hpsearch.data.load import LOADERS
+from hpsearch.runs.records import EpochMetrics
+from hpsearch.search.run import SearchObserver, run_search
+from hpsearch.space.config import DataConfig, SearchConfig
+from hpsearch.space.hyperparams import resolve
+from hpsearch.training.model import build_mlp
+from hpsearch.training.trainer import make_optimizer
 
 BENCH_DATASET = "trial-speed-bench"  # registered for the benchmark's own run_search calls
 

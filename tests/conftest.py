@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "configs" / "quickstart.yaml"
-# Real MNIST for the tests that need it: $HPSEARCH_TEST_DATA, else the team's ../shared/data beside
-# the checkout; those tests skip, saying where they looked, when neither holds it.
-SHARED_DATA = Path(os.environ.get("HPSEARCH_TEST_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "seed": 0,
-    "trials": 3,
-    "epochs": 2,
-    "device": "cpu",
-    "data": {"dataset": "synthetic", "samples": 600},
-    "fixed": {"optimizer": "adam"},
-    "space": {
-        "lr": {"distribution": "log_uniform", "low": 1.0e-3, "high": 1.0e-2},
-        "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 64},
-    },
-}
+from tests.helpers import TINY
 
 
 @pytest.fixture
@@ -46,3 +28,21 @@ def write_config(tmp_path: Path):
 @pytest.fixture
 def tiny_config(write_config) -> Path:
     return write_config(TINY)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test trains with one torch thread, as trials do (``threads: 1``): at the default thread
+    count a 2-core machine runs the trainer tests about 20x slower, and the figures differ by thread count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The stories (whole CLI runs in subprocesses, signals, kills) are slow: ``-m "not slow"`` skips them."""
+    stories = Path(__file__).parent / "stories"
+    for item in items:
+        if stories in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.slow)

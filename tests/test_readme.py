@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hpsearch.space.distributions import DISTRIBUTIONS
 from hpsearch.space.hyperparams import HYPERPARAMETERS
-
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -86,10 +86,13 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
         cfg = smoke_config(cfg)
     cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
                              workers=workers)
-    from hpsearch.search.run import run_search
 
-    _search(lambda observer: run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices),
-            list(thresholds), json_path, quiet)
+    def start(observer: Any) -> Any:
+        from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
+
+        return run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices)
+
+    _search(start, list(thresholds), json_path, quiet)
 
 
 @main.command()
@@ -105,10 +108,13 @@ def resume(run_dir: Path, workers: int | None, devices: list[str] | None, max_ti
     scheduler) or run again from scratch; the rest are the trials an unbroken run draws. Refuses a
     folder whose config.yaml was edited.
     """
-    from hpsearch.search.run import resume_search
 
-    _search(lambda observer: resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices),
-            list(thresholds), json_path, quiet)
+    def start(observer: Any) -> Any:
+        from hpsearch.search.run import resume_search  # imports torch: under the signal handlers
+
+        return resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices)
+
+    _search(start, list(thresholds), json_path, quiet)
 
 
 def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool) -> None:

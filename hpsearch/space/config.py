@@ -136,7 +136,8 @@ def data_to_dict(data: DataConfig) -> dict[str, Any]:
 def load_config(path: str | Path) -> SearchConfig:
     """Read and validate a YAML config. Raises ConfigError listing every problem with its line.
 
-    >>> cfg = load_config("configs/quickstart.yaml")   # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> cfg = load_config(Path(__file__).parents[2] / "configs" / "quickstart.yaml")
     >>> list(cfg.space)[0]
     'lr'
     """

@@ -13,8 +13,7 @@ from hpsearch.data import load_data
 from hpsearch.data.formats import read_cifar_batch
 from hpsearch.errors import DataError
 from hpsearch.space.config import DataConfig
-
-from .datafiles import learnable_images, write_cifar_dataset, write_idx_dataset
+from tests.helpers import learnable_images, write_cifar_dataset, write_idx_dataset
 
 FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "kmnist": "KMNIST"}
 

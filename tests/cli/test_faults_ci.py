@@ -20,8 +20,9 @@ from hpsearch.cli.main import main
 from hpsearch.reports.ci import Threshold, parse_duration, parse_threshold, smoke_config
 from hpsearch.search.run import resume_search, run_search
 from hpsearch.space.config import parse_config
+from tests.helpers import ROOT as ROOT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 CONFIG = {
     "name": "ci", "seed": 1, "trials": 3, "epochs": 2, "device": "cpu",
     "data": {"dataset": "synthetic", "samples": 300},

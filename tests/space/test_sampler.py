@@ -6,8 +6,7 @@ import copy
 
 from hpsearch.space.config import parse_config
 from hpsearch.space.sampler import sample_trial, sample_trials
-
-from .conftest import TINY
+from tests.helpers import TINY
 
 
 def test_trial_i_does_not_depend_on_how_many_ran_before():

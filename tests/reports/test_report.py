@@ -10,8 +10,7 @@ from hpsearch.errors import HpsearchError
 from hpsearch.reports.compare import compare, trial_rows
 from hpsearch.reports.show import model_summary, resolve_trial, show_trial
 from hpsearch.runs.store import RunRecord
-
-from .fake_runs import FakeTrial, make_run
+from tests.helpers import FakeTrial, make_run
 
 
 @pytest.fixture

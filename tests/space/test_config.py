@@ -11,8 +11,7 @@ from hpsearch.cli.main import main
 from hpsearch.errors import ConfigError
 from hpsearch.space.config import config_to_dict, load_config, parse_config
 from hpsearch.space.distributions import Choice, IntLogUniform, LogUniform
-
-from .conftest import QUICKSTART, TINY
+from tests.helpers import QUICKSTART, TINY
 
 
 def test_quickstart_parses_with_space_in_declared_order():

@@ -13,8 +13,7 @@ import torchvision.datasets
 from click.testing import CliRunner
 
 from hpsearch.cli.main import main
-
-from .datafiles import write_idx_dataset
+from tests.helpers import write_idx_dataset
 
 
 @pytest.fixture(autouse=True)

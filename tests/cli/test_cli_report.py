@@ -3,16 +3,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from hpsearch.cli.main import main
+from tests.helpers import ROOT as ROOT_DIR
+from tests.helpers import FakeTrial, make_run
 
-from .fake_runs import FakeTrial, make_run
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT_DIR
 
 
 @pytest.fixture

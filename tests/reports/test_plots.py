@@ -8,8 +8,7 @@ from click.testing import CliRunner
 from hpsearch.cli.main import main
 from hpsearch.reports import plots as plots
 from hpsearch.runs.store import RunRecord
-
-from .fake_runs import FakeTrial, make_run
+from tests.helpers import FakeTrial, make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SPACE = {

@@ -15,8 +15,7 @@ from hpsearch import run_search
 from hpsearch.errors import RunDirError
 from hpsearch.search.run import SearchInterrupted, SearchObserver
 from hpsearch.space.config import parse_config
-
-from .conftest import TINY
+from tests.helpers import TINY
 
 METRIC_KEYS = {"epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "eval_seconds"}
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-from .conftest import SHARED_DATA
+from tests.helpers import ROOT as ROOT_DIR
+from tests.helpers import SHARED_DATA
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT_DIR
 DATA = SHARED_DATA
 
 

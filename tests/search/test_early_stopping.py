@@ -21,10 +21,10 @@ from hpsearch.reports.ci import smoke_config
 from hpsearch.search.run import SearchObserver, resume_search, run_search
 from hpsearch.search.schedulers import ASHA, make_scheduler
 from hpsearch.space.config import parse_config
+from tests.helpers import ROOT as ROOT_DIR
+from tests.helpers import assert_same_run
 
-from .test_faults_resume import assert_same_run
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 ASHA_CONFIG = {
     "name": "asha", "seed": 3, "trials": 6, "epochs": 9, "device": "cpu",
     "data": {"dataset": "synthetic", "samples": 600},

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from hpsearch import __version__
 from hpsearch.cli.main import main
-
-from .conftest import QUICKSTART
+from tests.helpers import QUICKSTART
 
 
 def invoke(*args: str):

@@ -3,7 +3,6 @@ compared file by file with an unbroken run of the same seed (timings aside)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import random
@@ -21,16 +20,15 @@ from hpsearch.cli.main import main
 from hpsearch.runs.runlock import LOCK_NAME
 from hpsearch.search.run import run_search
 from hpsearch.space.config import parse_config
+from tests.helpers import ROOT, assert_same_run
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {
     "name": "faults", "seed": 7, "trials": 4, "epochs": 2, "device": "cpu",
-    "data": {"dataset": "synthetic", "samples": 800},
+    "data": {"dataset": "synthetic", "samples": 3000},  # epochs long enough that a signal lands mid-trial
     "fixed": {"optimizer": "sgd", "batch_size": 32},
     "space": {"lr": {"distribution": "log_uniform", "low": 1.0e-3, "high": 0.3},
               "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 64}},
 }
-TIMINGS = {"seconds"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +59,14 @@ def _epochs_written(run_dir: Path) -> int:
     return sum(len(p.read_text().splitlines()) for p in run_dir.glob("trials/*/metrics.jsonl"))
 
 
+def _holds_lock(run_dir: Path, proc: subprocess.Popen[str]) -> bool:
+    """The process under test has started its search: it holds the run folder's lock."""
+    try:
+        return json.loads((run_dir / LOCK_NAME).read_text())["pid"] == proc.pid
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def _hit(proc: subprocess.Popen[str], run_dir: Path, rng: random.Random, sig: int) -> None:
     """Send ``sig`` at a seeded-random moment: after a random number of epochs has been written
     (so the search is under way), plus a random fraction of an epoch."""
@@ -68,38 +74,12 @@ def _hit(proc: subprocess.Popen[str], run_dir: Path, rng: random.Random, sig: in
     start = _epochs_written(run_dir) if run_dir.exists() else 0
     target = min(start + rng.randint(1, 3), total - 2)  # leave work to interrupt
     deadline = time.monotonic() + 120
-    while (not run_dir.exists() or _epochs_written(run_dir) < target) and proc.poll() is None:
+    while (not _holds_lock(run_dir, proc) or _epochs_written(run_dir) < target) and proc.poll() is None:
         assert time.monotonic() < deadline, "the search made no progress"
         time.sleep(0.005)
     time.sleep(rng.uniform(0, 0.05))
     assert proc.poll() is None, f"the search ended before the signal:\n{proc.communicate()}"
     proc.send_signal(sig)
-
-
-def _table(path: Path) -> list[dict[str, str]]:
-    with path.open() as handle:
-        return [{k: v for k, v in row.items() if k not in TIMINGS} for row in csv.DictReader(handle)]
-
-
-def _no_timings(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k not in TIMINGS and not k.endswith("seconds")}
-
-
-def assert_same_run(run_dir: Path, reference: Path) -> None:
-    """Same files, same trial ids, params, per-epoch metrics, results and trials.csv (timings aside)."""
-    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*"))
-    assert files == sorted(str(p.relative_to(reference)) for p in reference.rglob("*"))
-    for trial in sorted((reference / "trials").iterdir()):
-        mine = run_dir / "trials" / trial.name
-        assert json.loads((mine / "params.json").read_text()) == json.loads((trial / "params.json").read_text())
-        lines = [_no_timings(json.loads(line)) for line in (mine / "metrics.jsonl").read_text().splitlines()]
-        assert lines == [_no_timings(json.loads(line)) for line in (trial / "metrics.jsonl").read_text().splitlines()]
-        assert _no_timings(json.loads((mine / "result.json").read_text())) == _no_timings(json.loads((trial / "result.json").read_text()))
-    assert _table(run_dir / "trials.csv") == _table(reference / "trials.csv")
-    info, ref = json.loads((run_dir / "run.json").read_text()), json.loads((reference / "run.json").read_text())
-    for key in ("status", "best", "trials", "seed", "name", "data", "config_sha256", "device"):
-        assert info.get(key) == ref.get(key), key
-    assert (run_dir / "config.yaml").read_text() == (reference / "config.yaml").read_text()
 
 
 def test_sigkill_then_sigterm_then_resume_matches_an_unbroken_run(config_file: Path, reference: Path, tmp_path: Path) -> None:

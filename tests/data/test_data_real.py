@@ -9,8 +9,7 @@ from hpsearch.space.config import DataConfig
 from hpsearch.space.hyperparams import resolve
 from hpsearch.space.sampler import Trial
 from hpsearch.training.trainer import DeviceData, resolve_device, train_trial
-
-from .conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(),
                                 reason=f"real MNIST files not found at {SHARED_DATA / 'MNIST' / 'raw'}")
