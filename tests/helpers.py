@@ -163,3 +163,42 @@ def assert_same_run(run_dir: Path, reference: Path) -> None:
     for key in ("status", "best", "trials", "seed", "name", "data", "config_sha256", "device"):
         assert info.get(key) == ref.get(key), key
     assert (run_dir / "config.yaml").read_text() == (reference / "config.yaml").read_text()
+
+
+class FailingTrials:
+    """A test executor (see hpsearch/search/executors): it trains like the in-process one, except
+    that the trials in ``failing`` raise ``error`` inside their training, where a real failure
+    (out of memory, a bad model) would. It plugs in through ``run_search(..., executor=...)``, with no
+    change to the loop: the proof that a new executor needs none."""
+
+    def __init__(self, failing: set[int] | None, error: Exception) -> None:
+        self.failing, self.error = failing, error  # failing None: every trial
+        self.calls: list[int] = []
+
+    def __call__(self, execution: Any) -> Any:
+        from hpsearch.search.executors.inprocess import InProcessExecutor
+        from hpsearch.training.trainer import run_segment
+
+        outer = self
+
+        class _Executor(InProcessExecutor):
+            def events(self):  # type: ignore[no-untyped-def]
+                segment = self.queue[0]
+                outer.calls.append(segment.trial.id)
+                if outer.failing is None or segment.trial.id in outer.failing:
+                    self.queue.popleft()
+                    yield from run_segment(segment, _Exploding(outer.error))
+                else:
+                    yield from super().events()
+
+        return _Executor(execution)
+
+
+class _Exploding:
+    """Device data whose first use raises: the error surfaces inside the trainer's own try."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        raise self.error

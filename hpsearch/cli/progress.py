@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from hpsearch.formatting import format_params, pct, plural, signed_pct
 from hpsearch.runs.records import EpochMetrics, TrialResult
-from hpsearch.search.run import SearchObserver
+from hpsearch.search.observer import SearchObserver
 from hpsearch.space.config import SearchConfig
 from hpsearch.space.sampler import Trial
 

@@ -25,34 +25,25 @@ from hpsearch.training.trainer import evaluate
 BEST_MODEL = "best_model.pt"
 
 
-def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A copy of the model's weights, on its device (cheap for an MLP; no host sync)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
 class BestModelKeeper:
-    """Receives each trial's best-epoch weights and writes the best trial's to ``best_model.pt``.
+    """Writes the best trial's best-epoch weights to ``best_model.pt`` as each trial finishes.
 
-    ``on_best`` is given to ``train_trial``; ``trial_finished`` is called with the search's best
-    (trial, result) so far, and saves when that is the trial just finished.
+    ``trial_finished`` is called with the search's best (trial, result) so far and the finished
+    trial's best-epoch weights (CPU tensors, from its last segment), and saves when that trial is the best.
     """
 
     def __init__(self, run_dir: Path, input_dim: int, num_classes: int) -> None:
         self.path = run_dir / BEST_MODEL
         self.input_dim = input_dim
         self.num_classes = num_classes
-        self.pending: dict[str, torch.Tensor] | None = None
 
-    def on_best(self, model: nn.Module) -> None:
-        self.pending = snapshot(model)
-
-    def trial_finished(self, trial: Trial, result: Any, best: tuple[Trial, Any] | None) -> None:
-        state, self.pending = self.pending, None
-        if state is None or best is None or best[0].id != trial.id:
+    def trial_finished(self, trial: Trial, result: Any, best: tuple[Trial, Any] | None,
+                       weights: dict[str, torch.Tensor] | None) -> None:
+        if weights is None or best is None or best[0].id != trial.id:
             return
         record = {"trial": trial.id, "hyperparameters": dict(trial.hyperparameters), "input_dim": self.input_dim,
                   "num_classes": self.num_classes, "best_epoch": result.best_epoch, "val_acc": result.val_acc,
-                  "state_dict": {k: v.cpu() for k, v in state.items()}}
+                  "state_dict": weights}
         save_atomic(record, self.path)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,8 @@ from hpsearch.data import Dataset
 from hpsearch.runs.records import EpochMetrics, TrialResult, TrialStatus
 from hpsearch.space.sampler import Trial
 from hpsearch.training.model import build_from_hyperparameters, count_parameters
-from hpsearch.training.trainstate import BestSoFar, TrainState, restore, snapshot
+from hpsearch.training.segments import EpochEnded, Event, Segment, SegmentEnded
+from hpsearch.training.trainstate import BestSoFar, restore, snapshot
 
 # Train accuracy is measured on a fixed sample of the training split as large as the validation set,
 # within these bounds: the gap (train - val) then compares two estimates of similar precision, and
@@ -33,7 +34,6 @@ from hpsearch.training.trainstate import BestSoFar, TrainState, restore, snapsho
 TRAIN_EVAL_SAMPLE = 10_000
 TRAIN_EVAL_MIN = 2_000
 EVAL_BATCH = 8192
-STOP = "stop"  # returned by an ``on_epoch`` callback: end the trial after this epoch (early stopping)
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": lambda p, h, **kw: torch.optim.SGD(p, lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"], **kw),
@@ -144,34 +144,40 @@ def _fast_matmul(device: torch.device) -> Iterator[None]:
         torch.set_float32_matmul_precision(previous)
 
 
+@contextlib.contextmanager
+def cpu_threads(count: int) -> Iterator[None]:
+    """Train with ``count`` torch threads, then restore the caller's setting."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def train_trial(
-    trial: Trial,
-    data: DeviceData,
-    epochs: int,
-    on_epoch: Callable[[EpochMetrics], str | None] | None = None,
-    *,
-    start: TrainState | None = None,
-    snapshot_at: Collection[int] = (),
-    on_snapshot: Callable[[TrainState], None] | None = None,
-    on_best: Callable[[nn.Module], None] | None = None,
-) -> TrialResult:
-    """Train ``trial`` for ``epochs`` on ``data``; returns a completed, stopped or diverged result.
+def run_segment(segment: Segment, data: DeviceData) -> Iterator[Event]:
+    """Train ``segment`` on ``data``: an ``EpochEnded`` per epoch, then one ``SegmentEnded``.
 
-    Seeded by ``trial.seed`` (weights, batch order, dropout) without touching the caller's RNG.
-    ``on_epoch`` returning STOP ends the trial (status ``stopped``); after each epoch in
-    ``snapshot_at`` that goes on, ``on_snapshot`` gets a TrainState, from which ``start`` continues.
-    Exceptions propagate; the search records them as failed trials. ``on_best(model)`` is called
-    after each epoch that beats every earlier one on validation accuracy (the best epoch's weights
-    are the ones the result reports, so they are the ones worth keeping); continuing from ``start``,
-    it is first called with the checkpoint's best-epoch weights.
+    The one place where a trial's exception becomes data: it ends the segment as ``failed`` with
+    the message, and the search goes on (KeyboardInterrupt is not caught: the loop handles it).
     """
-    device = data.x_train.device
-    h = trial.hyperparameters
     began = time.perf_counter()
+    prior = segment.start.seconds if segment.start is not None else 0.0
+    try:
+        yield from _train(segment, data, began, prior)
+    except Exception as exc:
+        yield SegmentEnded(segment.trial.id, TrialStatus.FAILED, prior + time.perf_counter() - began,
+                           error=f"{type(exc).__name__}: {exc}")
+
+
+def _train(segment: Segment, data: DeviceData, began: float, prior: float) -> Iterator[Event]:
+    """Seeded by ``trial.seed`` (weights, batch order, dropout) without touching the caller's RNG;
+    continuing from ``segment.start`` restores every state an unbroken run would have had."""
+    trial, h, device = segment.trial, segment.trial.hyperparameters, data.x_train.device
     # manual_seed seeds every CUDA device, so every one is forked: the caller's RNG stays untouched
     fork_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices, device_type=device.type), _fast_matmul(device):
@@ -179,30 +185,39 @@ def train_trial(
         model = build_from_hyperparameters(h, data.input_dim, data.num_classes).to(device)
         optimizer = make_optimizer(list(model.parameters()), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
-        result = TrialResult(status="completed", num_parameters=count_parameters(model))
-        best = BestSoFar(on_best, keep_weights=bool(snapshot_at))
-        if start is not None:
-            restore(start, model, optimizer, generator, device)
-            result.epochs = [EpochMetrics(**e) for e in start.epochs]
-            best.restore(start, model)
-        prior = start.seconds if start is not None else 0.0
-        for epoch in range(start.epoch if start is not None else 0, epochs):
+        size = count_parameters(model)
+        best = BestSoFar()
+        epochs: list[EpochMetrics] = []
+        if segment.start is not None:
+            restore(segment.start, model, optimizer, generator, device)
+            epochs = [EpochMetrics(**e) for e in segment.start.epochs]
+            best.restore(segment.start)
+        for epoch in range(segment.first_epoch, segment.until):
             metrics, running_loss = _run_epoch(model, optimizer, data, h, generator, epoch)
-            result.epochs.append(metrics)
-            verdict = on_epoch(metrics) if on_epoch is not None else None
+            epochs.append(metrics)
             best.update(metrics.val_acc, model)
+            yield EpochEnded(trial.id, metrics)
             if not (math.isfinite(running_loss) and metrics.train_loss is not None):
-                result.status = TrialStatus.DIVERGED
-                result.error = f"training loss became {running_loss} in epoch {epoch + 1}"
-                break
-            if verdict == STOP:
-                result.status = TrialStatus.STOPPED
-                break
-            if on_snapshot is not None and epoch + 1 in snapshot_at:
-                seconds = prior + time.perf_counter() - began
-                on_snapshot(snapshot(result.epochs, model, optimizer, generator, device, seconds, best.weights))
+                yield SegmentEnded(trial.id, TrialStatus.DIVERGED, prior + time.perf_counter() - began, size,
+                                   error=f"training loss became {running_loss} in epoch {epoch + 1}",
+                                   best_weights=best.cpu_weights())
+                return
+        seconds = prior + time.perf_counter() - began
+        state = snapshot(epochs, model, optimizer, generator, device, seconds, best.cpu_weights()) if segment.keep_state else None
+        yield SegmentEnded(trial.id, TrialStatus.COMPLETED, seconds, size, state=state, best_weights=best.cpu_weights())
+
+
+def train_trial(trial: Trial, data: DeviceData, epochs: int) -> TrialResult:
+    """Train ``trial`` for ``epochs`` in one segment and sum it up (for scripts and benchmarks; a
+    search records the same events as they come)."""
+    result = TrialResult(TrialStatus.COMPLETED)
+    for event in run_segment(Segment(trial, epochs), data):
+        if isinstance(event, EpochEnded):
+            result.epochs.append(event.metrics)
+        else:
+            result.status, result.seconds, result.error = event.status, event.seconds, event.error
+            result.num_parameters = event.num_parameters
     result.fill_best()
-    result.seconds = prior + time.perf_counter() - began
     return result
 
 

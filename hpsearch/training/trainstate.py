@@ -7,8 +7,6 @@ kept so the search can still save the best model of a trial continued after a re
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,29 +36,28 @@ class TrainState:
 
 @dataclass
 class BestSoFar:
-    """The best validation accuracy so far; ``on_best`` hears of each new best, and with checkpoints
-    that epoch's weights are kept too (a resumed trial must still hand the best model on)."""
+    """The best validation accuracy so far and that epoch's weights (kept on the device, copied to
+    the CPU once per segment): the search saves the best trial's best epoch as best_model.pt."""
 
-    on_best: Callable[[nn.Module], None] | None
-    keep_weights: bool
     value: float = -1.0
     weights: dict[str, torch.Tensor] | None = None
 
     def update(self, val_acc: float, model: nn.Module) -> None:
         if val_acc > self.value:
             self.value = val_acc
-            if self.on_best is not None:
-                self.on_best(model)
-            if self.keep_weights:
-                self.weights = _cpu_copy(model.state_dict())
+            self.weights = state_copy(model)
 
-    def restore(self, state: TrainState, model: nn.Module) -> None:
+    def restore(self, state: TrainState) -> None:
         self.value = max((e["val_acc"] for e in state.epochs), default=-1.0)
         self.weights = state.best_model
-        if self.on_best is not None and self.weights is not None:
-            twin = copy.deepcopy(model)
-            twin.load_state_dict(self.weights)
-            self.on_best(twin)
+
+    def cpu_weights(self) -> dict[str, torch.Tensor] | None:
+        return None if self.weights is None else _cpu_copy(self.weights)
+
+
+def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights on its device (no host sync): the one way weights are kept."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def snapshot(epochs: list[Any], model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator,

@@ -127,7 +127,7 @@ def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_res
 
 
 def _checkpoint_epoch(path: Path) -> int:
-    from hpsearch.search.driver import read_checkpoint
+    from hpsearch.search.checkpoints import read_checkpoint
 
     found = read_checkpoint(path.parent)
     assert found is not None
@@ -165,33 +165,33 @@ def test_smoke_with_a_scheduler_reaches_a_rung() -> None:
 def test_a_trial_continued_from_its_checkpoint_trains_as_an_unbroken_one() -> None:
     """Metrics, final weights and the best epoch's weights (for best_model.pt) all match, with dropout on."""
     from hpsearch.data import prepare_data
-    from hpsearch.search.parallel import cpu_threads
     from hpsearch.space.sampler import sample_trial
-    from hpsearch.training.trainer import DeviceData, train_trial
+    from hpsearch.training.segments import EpochEnded, Segment
+    from hpsearch.training.trainer import DeviceData, run_segment
 
     config = parse_config({**ASHA_CONFIG, "fixed": {"optimizer": "adam", "dropout": 0.3, "batch_size": 32}})
     data = DeviceData.from_dataset(prepare_data(config), torch.device("cpu"))
     trial = sample_trial(config, 1)
-    snaps: list = []
-    bests: dict[str, list] = {"unbroken": [], "continued": []}
 
-    def keep(name: str):
-        return lambda model: bests[name].append({k: v.clone() for k, v in model.state_dict().items()})
+    def train(segment: Segment) -> tuple[list[dict], object]:
+        events = list(run_segment(segment, data))
+        epochs = [{k: v for k, v in e.metrics.to_dict().items() if not k.endswith("seconds")}
+                  for e in events if isinstance(e, EpochEnded)]
+        return epochs, events[-1]
 
-    with cpu_threads(1):  # as the search trains (threads: 1)
-        unbroken = train_trial(trial, data, 5, snapshot_at=[2], on_snapshot=snaps.append, on_best=keep("unbroken"))
-        continued = train_trial(trial, data, 5, start=snaps[0], on_best=keep("continued"))
-    strip = [{k: v for k, v in m.to_dict().items() if not k.endswith("seconds")} for m in unbroken.epochs]
-    assert [{k: v for k, v in m.to_dict().items() if not k.endswith("seconds")} for m in continued.epochs] == strip
-    assert unbroken.best_epoch == continued.best_epoch
-    assert all(torch.equal(bests["continued"][-1][k], v) for k, v in bests["unbroken"][-1].items())
+    unbroken, unbroken_end = train(Segment(trial, 5))
+    first, rung = train(Segment(trial, 2, keep_state=True))
+    rest, continued_end = train(Segment(trial, 5, start=rung.state))
+    assert rung.state is not None and rung.state.epoch == 2
+    assert first + rest == unbroken
+    assert all(torch.equal(continued_end.best_weights[k], v) for k, v in unbroken_end.best_weights.items())
 
 
 def test_a_checkpoint_from_another_kind_of_device_is_not_resumed(tmp_path):
     import torch
 
     from hpsearch.runs.store import RunStore
-    from hpsearch.search.driver import rebuild_rungs, write_checkpoint
+    from hpsearch.search.checkpoints import rebuild_rungs, write_checkpoint
     from hpsearch.search.schedulers import ASHA
     from hpsearch.training.trainstate import TrainState
 

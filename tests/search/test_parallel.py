@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hpsearch.cli.main import main
 from hpsearch.data import prepare_data
-from hpsearch.search.parallel import CRASH_ENV
+from hpsearch.search.executors.processes import CRASH_ENV
 from hpsearch.search.run import run_search
 from hpsearch.space.config import parse_config
 from hpsearch.training.bestmodel import load_best_model

@@ -15,7 +15,7 @@ from hpsearch import run_search
 from hpsearch.errors import RunDirError
 from hpsearch.search.run import SearchInterrupted, SearchObserver
 from hpsearch.space.config import parse_config
-from tests.helpers import TINY
+from tests.helpers import TINY, FailingTrials
 
 METRIC_KEYS = {"epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "eval_seconds"}
 
@@ -77,16 +77,10 @@ def test_absurd_learning_rate_diverges_and_the_search_goes_on(tmp_path):
     assert json.loads((tmp_path / "run" / "run.json").read_text())["trials"] == {"diverged": 2}
 
 
-def test_a_trial_that_raises_is_recorded_failed(tmp_path, monkeypatch):
-    calls = []
-
-    def flaky(trial, *args, **kwargs):
-        calls.append(trial.id)
-        raise RuntimeError("CUDA out of memory (simulated)")
-
-    monkeypatch.setattr("hpsearch.search.run.train_trial", flaky)
-    result = run_search(parse_config(TINY), tmp_path / "run")
-    assert calls == [0, 1, 2] and result.best is None
+def test_a_trial_that_raises_is_recorded_failed(tmp_path):
+    executor = FailingTrials(None, RuntimeError("CUDA out of memory (simulated)"))
+    result = run_search(parse_config(TINY), tmp_path / "run", executor=executor)
+    assert executor.calls == [0, 1, 2] and result.best is None
     outcome = json.loads((tmp_path / "run" / "trials" / "0001" / "result.json").read_text())
     assert outcome == {**outcome, "status": "failed", "error": "RuntimeError: CUDA out of memory (simulated)"}
 

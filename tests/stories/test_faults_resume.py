@@ -20,7 +20,7 @@ from hpsearch.cli.main import main
 from hpsearch.runs.runlock import LOCK_NAME
 from hpsearch.search.run import run_search
 from hpsearch.space.config import parse_config
-from tests.helpers import ROOT, assert_same_run
+from tests.helpers import ROOT, FailingTrials, assert_same_run
 
 CONFIG = {
     "name": "faults", "seed": 7, "trials": 4, "epochs": 2, "device": "cpu",
@@ -189,19 +189,9 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     assert "not a run folder" in result.output
 
 
-def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hpsearch.search.run as search
-
-    real = search.train_trial
-
-    def flaky(trial, data, epochs, on_epoch=None, **hooks):  # the real signature
-        if trial.id == 1:
-            raise RuntimeError("CUDA out of memory (simulated)")
-        return real(trial, data, epochs, on_epoch, **hooks)
-
-    monkeypatch.setattr(search, "train_trial", flaky)
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path: Path) -> None:
     config = parse_config({**CONFIG, "trials": 3, "epochs": 1, "data": {"samples": 100}})
-    result = run_search(config, tmp_path / "run")
+    result = run_search(config, tmp_path / "run", executor=FailingTrials({1}, RuntimeError("CUDA out of memory (simulated)")))
     assert [r.status for _, r in result.trials] == ["completed", "failed", "completed"]
     failed = json.loads((tmp_path / "run" / "trials" / "0001" / "result.json").read_text())
     assert failed == {**failed, "status": "failed", "error": "RuntimeError: CUDA out of memory (simulated)"}
@@ -213,12 +203,8 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, monk
 
 
 def test_exit_1_only_when_no_trial_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hpsearch.search.run as search
-
-    def broken(*args, **kwargs):
-        raise ValueError("bad combination")
-
-    monkeypatch.setattr(search, "train_trial", broken)
+    # the CLI builds its executor with make_executor: the test executor takes its place, nothing else changes
+    monkeypatch.setattr("hpsearch.search.run.make_executor", FailingTrials(None, ValueError("bad combination")))
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({**CONFIG, "trials": 2, "epochs": 1, "data": {"samples": 100}}))
     result = CliRunner().invoke(main, ["run", str(path), "--run-dir", str(tmp_path / "run")])

@@ -1,0 +1,130 @@
+"""Trials in parallel: N spawned worker processes (``workers: N``), each training one segment at a time.
+
+The workers only train: they send each event over a pipe and never wait for an answer; the main
+process writes every file and takes every decision. Each worker trains with the config's
+``threads`` torch threads whatever the number of workers (thread count changes the order of float
+sums, so it must be fixed for CPU metrics to match bit for bit). A worker that dies (killed, out of
+memory) ends its segment as ``failed``; a fresh worker takes its place. Workers ignore SIGINT and
+SIGTERM: the main process handles Ctrl-C once, and kills them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import torch
+
+from hpsearch.data import Dataset
+from hpsearch.runs.records import TrialStatus
+from hpsearch.search.executors.base import Execution, Executor
+from hpsearch.training.segments import Event, Segment, SegmentEnded
+from hpsearch.training.trainer import DeviceData, run_segment
+
+CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once
+
+
+def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int) -> None:
+    """A worker's life: put the data on its device once, then train the segments it is sent."""
+    # Ctrl-C and a SIGTERM sent to the whole process group (CI runners, timeout) are the main
+    # process's to handle: it marks the running trials interrupted and kills the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    torch.set_num_threads(threads)
+    data = DeviceData.from_dataset(dataset, torch.device(device))
+    crash = {int(t) for t in os.environ.get(CRASH_ENV, "").split(",") if t.strip()}
+    try:
+        while (segment := conn.recv()) is not None:
+            if segment.trial.id in crash:
+                os._exit(3)
+            for event in run_segment(segment, data):
+                conn.send(event)
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # the main process is gone
+        return
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing's SpawnProcess
+    conn: Connection
+    device: str
+    segment: Segment | None = None
+    began: float = 0.0
+
+
+class ProcessExecutor(Executor):
+    """``execution.workers`` spawned workers; worker k trains on ``devices[k % len(devices)]``."""
+
+    def __init__(self, execution: Execution) -> None:
+        self.context = mp.get_context("spawn")
+        self.dataset, self.threads = execution.dataset, execution.threads
+        devices = [str(d) for d in execution.devices]
+        self.workers = [self._spawn(devices[k % len(devices)]) for k in range(execution.workers)]
+        self.slots = len(self.workers)
+
+    def _spawn(self, device: str) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(child, self.dataset, device, self.threads), daemon=True)
+        process.start()
+        child.close()  # so the parent sees EOF when the worker dies
+        return _Worker(process, parent, device)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.conn.close()
+        fresh = self._spawn(worker.device)
+        self.workers[self.workers.index(worker)] = fresh
+        return fresh
+
+    def submit(self, segment: Segment) -> None:
+        worker = next(w for w in self.workers if w.segment is None)
+        try:
+            worker.conn.send(segment)
+        except OSError:  # it died while idle: a fresh worker takes the segment
+            worker = self._replace(worker)
+            worker.conn.send(segment)
+        worker.segment, worker.began = segment, time.perf_counter()
+
+    def events(self) -> Iterator[Event]:
+        busy = {w.conn: w for w in self.workers if w.segment is not None}
+        while True:
+            for conn in wait(list(busy)):
+                worker = busy[conn]  # type: ignore[index]
+                try:
+                    event = conn.recv()  # type: ignore[union-attr]
+                except (EOFError, OSError):
+                    event = self._died(worker)
+                yield event
+                if isinstance(event, SegmentEnded):
+                    worker.segment = None
+                    return
+
+    def _died(self, worker: _Worker) -> SegmentEnded:
+        """A worker died mid-segment (killed, out of memory): the segment fails, a fresh worker replaces it."""
+        segment = worker.segment
+        assert segment is not None
+        worker.process.join(timeout=10)
+        code = worker.process.exitcode
+        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        prior = segment.start.seconds if segment.start is not None else 0.0
+        error = f"worker process {worker.process.pid} died ({how}; out of memory?) while training this trial"
+        self._replace(worker)
+        return SegmentEnded(segment.trial.id, TrialStatus.FAILED, prior + time.perf_counter() - worker.began, error=error)
+
+    def close(self, cancel: bool = False) -> None:
+        for worker in self.workers:
+            try:
+                if cancel:
+                    worker.process.kill()
+                else:
+                    worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in self.workers:
+            worker.process.join(timeout=10)
+            worker.conn.close()
