@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -41,3 +41,14 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+
+def save_atomic(obj: Any, path: Path, save: Callable[[Any, IO[bytes]], None]) -> None:
+    """``save(obj, handle)`` into ``path`` through ``atomic_file``: never half a file. ``save`` is
+    ``torch.save``, given by the caller, so this module (which runs/ uses) never imports torch.
+
+    >>> save_atomic({"w": torch.zeros(3)}, run_dir / "best_model.pt", torch.save)   # doctest: +SKIP
+    """
+    with atomic_file(path, binary=True) as handle:
+        save(obj, handle)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.runs.records import EpochMetrics, TrialResult
+from hpsearch.runs.records import EpochMetrics, TrialParams, TrialResult, TrialStatus
 from hpsearch.runs.store import RunStore
 from hpsearch.space.config import config_to_dict, parse_config
 from hpsearch.space.hyperparams import resolve
@@ -32,7 +32,7 @@ SPACE = {
 class FakeTrial:
     params: dict[str, Any]
     curve: list[tuple[float, float]] = field(default_factory=list)  # (train_acc, val_acc) per epoch
-    status: str = "completed"  # completed | diverged | failed | running
+    status: TrialStatus | str = TrialStatus.COMPLETED  # completed | diverged | failed | running (no result.json)
 
 
 def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None = None, target_error: float = 0.0,
@@ -48,17 +48,18 @@ def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None =
                                    "input_dim": 40, "num_classes": 5}})
     for i, trial in enumerate(trials):
         hyper = resolve({**config.fixed, **trial.params})
-        store.write_params(i, {"trial": i, "seed": 100 + i, "params": trial.params, "hyperparameters": hyper})
+        store.write_params(i, TrialParams(trial=i, seed=100 + i, params=trial.params, hyperparameters=hyper))
         epochs = [EpochMetrics(e + 1, hyper["lr"], 1.0 - tr, tr, 1.0 - va, va, 0.5) for e, (tr, va) in enumerate(trial.curve)]
-        store.write_metrics(i, [e.to_dict() for e in epochs])
-        if trial.status == "running":
+        store.write_metrics(i, epochs)
+        status = TrialStatus(trial.status)
+        if status is TrialStatus.RUNNING:
             continue
-        result = TrialResult(trial.status, seconds=1.5 * (i + 1), num_parameters=1000, epochs=epochs)
-        if trial.status == "failed":
+        result = TrialResult(status, seconds=1.5 * (i + 1), num_parameters=1000, epochs=epochs)
+        if status is TrialStatus.FAILED:
             result.error = "RuntimeError: planted failure"
         else:
             result.fill_best()
-        store.write_result(i, result.to_dict())
+        store.write_result(i, result)
     return root
 
 TIMINGS = {"seconds"}

@@ -14,7 +14,7 @@ import click
 from tqdm import tqdm
 
 from hpsearch.formatting import format_params, pct, plural, signed_pct
-from hpsearch.runs.records import EpochMetrics, TrialResult
+from hpsearch.runs.records import EpochMetrics, TrialResult, TrialStatus
 from hpsearch.search.observer import SearchObserver
 from hpsearch.space.config import SearchConfig
 from hpsearch.space.sampler import Trial
@@ -23,8 +23,8 @@ from hpsearch.space.sampler import Trial
 def trial_line(trial: Trial, result: TrialResult) -> str:
     return (f"trial {trial.id:04d}  {result.status:<11} val {pct(result.val_acc):>6}  train {pct(result.train_acc):>6}  "
             f"gap {signed_pct(result.gap):>6}  {result.seconds:6.1f}s  {format_params(trial.params)}"
-            + (f"  ({result.error})" if result.error and result.status != "completed" else "")
-            + (f"  ({stop_reason(result.decisions[-1])})" if result.status == "stopped" and result.decisions else ""))
+            + (f"  ({result.error})" if result.error and result.status is not TrialStatus.COMPLETED else "")
+            + (f"  ({stop_reason(result.decisions[-1])})" if result.status is TrialStatus.STOPPED and result.decisions else ""))
 
 
 def stop_reason(decision: dict) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from hpsearch.atomic import atomic_file
+from hpsearch.atomic import save_atomic
 
 FORMAT = 1
 CACHE_ENV = "HPSEARCH_CACHE"
@@ -88,8 +88,7 @@ class TensorCache:
             if not _writable(folder):
                 continue
             try:
-                with atomic_file(folder / self.filename(), binary=True) as handle:
-                    torch.save(content, handle)
+                save_atomic(content, folder / self.filename(), torch.save)
             except OSError:
                 continue
             self._remove_stale(folder)

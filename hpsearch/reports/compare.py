@@ -18,7 +18,7 @@ from hpsearch.errors import HpsearchError
 from hpsearch.formatting import format_value, pct, plural, signed_pct
 from hpsearch.reports.diagnosis import Diagnosis, advice, diagnose, summarize
 from hpsearch.reports.tables import render_table
-from hpsearch.runs.records import BEST_STATUSES, STATUS_ORDER
+from hpsearch.runs.records import BEST_STATUSES, STATUS_ORDER, TrialStatus, best_of
 from hpsearch.runs.store import RunRecord, TrialRecord
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -33,7 +33,7 @@ class TrialRow:
     run: str
     trial: int
     params: dict[str, Any]
-    status: str
+    status: TrialStatus
     train_acc: float | None
     val_acc: float | None
     gap: float | None
@@ -53,16 +53,17 @@ class TrialRow:
         out["trial"] = self.trial
         out.update({name: self.params.get(name) for name in param_names})
         out.update({k: getattr(self, k) for k in FIGURES})
+        out["status"] = self.status.value  # a plain string for json and csv
         out["best_epoch"] = self.best_epoch
         out.update(self.diagnosis.to_dict() if self.diagnosis else {"diagnosis": None, "avoidable_bias": None, "variance": None})
         return out
 
 
 def trial_diagnosis(run: RunRecord, trial: TrialRecord, target_error: float) -> Diagnosis | None:
-    result = trial.result or {}
-    if result.get("train_acc") is None or result.get("val_acc") is None:
+    result = trial.result
+    if result is None or result.train_acc is None or result.val_acc is None:
         return None
-    return diagnose(result["train_acc"], result["val_acc"], target_error, run.val_examples)
+    return diagnose(result.train_acc, result.val_acc, target_error, run.val_examples)
 
 
 def target_of(run: RunRecord, override: float | None = None) -> float:
@@ -79,9 +80,10 @@ def trial_rows(run: RunRecord, target_error: float | None = None) -> list[TrialR
     target = target_of(run, target_error)
     rows = []
     for trial in run.trials:
-        r = trial.result or {}
-        rows.append(TrialRow(run.root.name, trial.id, trial.params, trial.status, r.get("train_acc"), r.get("val_acc"),
-                             r.get("gap"), r.get("seconds"), r.get("best_epoch"), trial_diagnosis(run, trial, target)))
+        r = trial.result
+        figures = (r.train_acc, r.val_acc, r.gap, r.seconds, r.best_epoch) if r else (None,) * 5
+        rows.append(TrialRow(run.root.name, trial.id, trial.params, trial.status, *figures,
+                             diagnosis=trial_diagnosis(run, trial, target)))
     return rows
 
 
@@ -157,13 +159,14 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
     done = [r for r in rows if r.status in BEST_STATUSES and r.diagnosis is not None]
     if not done:
         return [*lines, "  no trial completed, so there is nothing to diagnose yet"]
-    what = "completed" if all(r.status == "completed" for r in done) else "completed or stopped"
+    what = "completed" if all(r.status is TrialStatus.COMPLETED for r in done) else "completed or stopped"
     lines.append(f"  diagnosis of {plural(len(done), what + ' trial')}: {summarize([r.diagnosis for r in done if r.diagnosis])}")
-    best = max(done, key=lambda r: (r.val_acc or 0.0, -r.trial))
+    best = best_of(done, lambda r: r.val_acc, lambda r: r.trial)
+    assert best is not None  # ``done`` holds diagnosed rows only, and those have a val_acc
     diagnosis = best.diagnosis or diagnose(0.0, 0.0)  # never None: ``done`` holds diagnosed rows only
     lines.append(f"  best trial {best.trial:04d} (val acc {pct(best.val_acc)}): {diagnosis.describe()}")
     trial = run.trial(best.trial)
-    tips = advice(diagnosis, trial.hyperparameters, best.best_epoch, (trial.result or {}).get("epochs_trained"))
+    tips = advice(diagnosis, trial.hyperparameters, best.best_epoch, trial.result.epochs_trained if trial.result else None)
     lines.append("  try next: " + "; or ".join(tips))
     if target == 0:
         lines.append("  (target_error is 0, so all error counts as avoidable bias; set target_error in the config "

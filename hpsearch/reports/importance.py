@@ -174,8 +174,8 @@ def run_importance(run: RunRecord, seed: int = 0) -> ImportanceReport:
     """Importance over a run's trials that recorded a validation accuracy (completed, stopped and
     diverged ones: a learning rate that diverges is part of what lr explains); failed trials and
     trials still running carry no figure and are left out."""
-    scored = [t for t in run.trials if (t.result or {}).get("val_acc") is not None]
-    return estimate_importance([t.params for t in scored], [t.result["val_acc"] for t in scored if t.result],
+    scored = [(t.params, t.result.val_acc) for t in run.trials if t.result is not None and t.result.val_acc is not None]
+    return estimate_importance([params for params, _ in scored], [val_acc for _, val_acc in scored],
                                run.param_names, seed=seed)
 
 

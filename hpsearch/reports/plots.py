@@ -19,7 +19,7 @@ from typing import Any
 
 from hpsearch.errors import HpsearchError
 from hpsearch.formatting import format_value
-from hpsearch.runs.records import BEST_STATUSES
+from hpsearch.runs.records import BEST_STATUSES, TrialStatus, best_of
 from hpsearch.runs.store import RunRecord, TrialRecord
 from hpsearch.space.distributions import Choice, Distribution, OneMinusLogUniform
 
@@ -55,11 +55,19 @@ def _ticker() -> Any:
 
 
 def _scored(run: RunRecord) -> list[TrialRecord]:
-    return [t for t in run.trials if (t.result or {}).get("val_acc") is not None]
+    return [t for t in run.trials if t.result is not None and t.result.val_acc is not None]
 
 
-def _acc(trial: TrialRecord, key: str = "val_acc") -> float:
-    return 100 * (trial.result or {})[key]
+def _acc(trial: TrialRecord) -> float:
+    """Validation accuracy in percent, of a trial in ``_scored``."""
+    value = trial.result.val_acc if trial.result else None
+    return 100 * (value or 0.0)
+
+
+def _train_acc(trial: TrialRecord) -> float:
+    """Train accuracy in percent, of a trial that has one."""
+    value = trial.result.train_acc if trial.result else None
+    return 100 * (value or 0.0)
 
 
 def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[TrialRecord], best: int) -> None:
@@ -93,7 +101,7 @@ def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[Tri
               "best": {"marker": "*", "s": 140, "color": "tab:orange"}}
     for kind, style in styles.items():
         picked = [(x, _acc(t)) for x, t in zip(xs, used, strict=True)
-                  if kind == ("best" if t.id == best else "diverged" if t.status == "diverged" else "trial")]
+                  if kind == ("best" if t.id == best else "diverged" if t.status is TrialStatus.DIVERGED else "trial")]
         if picked:
             ax.scatter([x for x, _ in picked], [y for _, y in picked], zorder=3, **style)
     ax.set_xlabel(name)
@@ -105,7 +113,8 @@ def plot_params(run: RunRecord, plt: Any, path: Path) -> None:
     names = run.param_names
     trials = _scored(run)
     ranked = [t for t in trials if t.status in BEST_STATUSES] or trials  # the search's best never diverged
-    best = max(ranked, key=lambda t: (_acc(t), -t.id)).id
+    top = best_of(ranked, _acc, lambda t: t.id)  # never None: every trial in ``_scored`` has a val_acc
+    best = top.id if top is not None else -1
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, sharey=True)
@@ -125,9 +134,9 @@ def plot_curves(run: RunRecord, plt: Any, path: Path) -> None:
     for i, trial in enumerate(top):
         epochs = trial.metrics()
         color = f"C{i}"
-        xs = [e["epoch"] for e in epochs]
-        ax.plot(xs, [100 * e["val_acc"] for e in epochs], color=color, label=f"{trial.id:04d} val {_acc(trial):.1f}%")
-        ax.plot(xs, [100 * e["train_acc"] for e in epochs], color=color, linestyle="--", alpha=0.7)
+        xs = [e.epoch for e in epochs]
+        ax.plot(xs, [100 * e.val_acc for e in epochs], color=color, label=f"{trial.id:04d} val {_acc(trial):.1f}%")
+        ax.plot(xs, [100 * e.train_acc for e in epochs], color=color, linestyle="--", alpha=0.7)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
     ax.set_ylabel("accuracy (%)")
@@ -138,10 +147,10 @@ def plot_curves(run: RunRecord, plt: Any, path: Path) -> None:
 
 
 def plot_train_val(run: RunRecord, plt: Any, path: Path) -> None:
-    trials = [t for t in _scored(run) if (t.result or {}).get("train_acc") is not None]
+    trials = [t for t in _scored(run) if t.result is not None and t.result.train_acc is not None]
     target = 100 * (1 - run.search_config().target_error)
     fig, ax = plt.subplots(figsize=(6, 6))
-    xs, ys = [_acc(t, "train_acc") for t in trials], [_acc(t) for t in trials]
+    xs, ys = [_train_acc(t) for t in trials], [_acc(t) for t in trials]
     ax.scatter(xs, ys, color="tab:blue", zorder=3)
     for t, x, y in zip(trials, xs, ys, strict=True):
         ax.annotate(f"{t.id:04d}", (x, y), fontsize="x-small", xytext=(3, 3), textcoords="offset points")

@@ -13,6 +13,7 @@ from hpsearch.formatting import duration, format_value, pct, signed_pct
 from hpsearch.reports.compare import target_of, trial_diagnosis
 from hpsearch.reports.diagnosis import advice
 from hpsearch.reports.tables import render_table
+from hpsearch.runs.records import EpochMetrics
 from hpsearch.runs.store import RunRecord, TrialRecord, open_trial
 
 
@@ -44,33 +45,31 @@ def model_summary(h: Mapping[str, Any], input_dim: int, num_classes: int) -> tup
     return text, count
 
 
-def curve_table(epochs: list[dict[str, Any]], best_epoch: int | None) -> str:
+def curve_table(epochs: list[EpochMetrics], best_epoch: int | None) -> str:
     """The learning curve, one row per epoch; the best epoch (highest val acc) is starred."""
     def loss(v: float | None) -> str:
         return "-" if v is None else f"{v:.4f}"
 
     rows = []
     for e in epochs:
-        gap = None if e.get("train_acc") is None or e.get("val_acc") is None else e["train_acc"] - e["val_acc"]
-        mark = "*" if e.get("epoch") == best_epoch else ""
-        rows.append([f"{e.get('epoch')}{mark}", format_value("lr", e.get("lr")), loss(e.get("train_loss")),
-                     loss(e.get("val_loss")), pct(e.get("train_acc")), pct(e.get("val_acc")), signed_pct(gap),
-                     f"{e.get('seconds', 0.0):.2f}"])
+        gap = None if e.train_acc is None or e.val_acc is None else e.train_acc - e.val_acc
+        mark = "*" if e.epoch == best_epoch else ""
+        rows.append([f"{e.epoch}{mark}", format_value("lr", e.lr), loss(e.train_loss), loss(e.val_loss),
+                     pct(e.train_acc), pct(e.val_acc), signed_pct(gap), f"{e.seconds:.2f}"])
     return render_table(["epoch", "lr", "train loss", "val loss", "train acc", "val acc", "gap", "seconds"], rows)
 
 
 def show_trial(run: RunRecord, trial: TrialRecord, target_error: float | None = None) -> str:
     """The text ``hpsearch show`` prints for one trial (diagnosed against the config's target
     error unless ``target_error`` is given)."""
-    result = trial.result or {}
-    seed = (trial.params_record or {}).get("seed")
+    result = trial.result
     head = f"trial {trial.id:04d} of {run.root.name} ({trial.path}): {trial.status}"
-    if "seconds" in result:
-        head += f" in {duration(result['seconds'])}"
-    lines = [head + (f", seed {seed}" if seed is not None else "")]
-    if result.get("error"):
-        lines.append(f"error: {result['error']}")
-    for d in result.get("decisions") or []:  # the scheduler's rung decisions: why it went on or stopped
+    if result is not None:
+        head += f" in {duration(result.seconds)}"
+    lines = [head + (f", seed {trial.seed}" if trial.seed is not None else "")]
+    if result is not None and result.error:
+        lines.append(f"error: {result.error}")
+    for d in result.decisions if result else []:  # the scheduler's rung decisions: why it went on or stopped
         verdict = "continued" if d["promoted"] else "stopped"
         lines.append(f"rung {d['rung']}: best val {pct(d['value'])}, cutoff {pct(d['cutoff'])}, "
                      f"rank {d['rank']} of {d['competitors']}: {verdict}")
@@ -80,17 +79,20 @@ def show_trial(run: RunRecord, trial: TrialRecord, target_error: float | None = 
     rest = {k: v for k, v in h.items() if k not in trial.params}
     if rest:
         lines.append("fixed and defaults: " + ", ".join(f"{k} {format_value(k, v)}" for k, v in rest.items()))
-    data = run.info.get("data") or {}
-    if {"hidden_units", "layers", "batchnorm", "activation", "dropout"} <= h.keys() and data.get("input_dim"):
-        text, count = model_summary(h, data["input_dim"], data["num_classes"])
-        lines.append(f"model: {text}; {result.get('num_parameters', count):,} parameters")
-    if result.get("best_epoch") is not None:
-        lines.append(f"best epoch {result['best_epoch']} of {result.get('epochs_trained', '?')}: train acc "
-                     f"{pct(result.get('train_acc'))}, val acc {pct(result.get('val_acc'))}, gap {signed_pct(result.get('gap'))}")
+    data = run.data
+    if {"hidden_units", "layers", "batchnorm", "activation", "dropout"} <= h.keys() and data.input_dim:
+        text, count = model_summary(h, data.input_dim, data.num_classes or 0)
+        parameters = result.num_parameters if result and result.num_parameters is not None else count
+        lines.append(f"model: {text}; {parameters:,} parameters")
+    best_epoch = result.best_epoch if result else None
+    epochs_trained = result.epochs_trained if result else None
+    if result is not None and best_epoch is not None:
+        lines.append(f"best epoch {best_epoch} of {'?' if epochs_trained is None else epochs_trained}: train acc "
+                     f"{pct(result.train_acc)}, val acc {pct(result.val_acc)}, gap {signed_pct(result.gap)}")
     diagnosis = trial_diagnosis(run, trial, target_of(run, target_error))
     if diagnosis is not None:
         lines.append(f"diagnosis: {diagnosis.describe()}")
-        lines.append("try next: " + "; or ".join(advice(diagnosis, h, result.get("best_epoch"), result.get("epochs_trained"))))
+        lines.append("try next: " + "; or ".join(advice(diagnosis, h, best_epoch, epochs_trained)))
     epochs = trial.metrics()
-    lines += ["", curve_table(epochs, result.get("best_epoch")) if epochs else "no epoch finished yet"]
+    lines += ["", curve_table(epochs, best_epoch) if epochs else "no epoch finished yet"]
     return "\n".join(lines)

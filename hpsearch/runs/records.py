@@ -136,6 +136,58 @@ class TrialResult:
 
 
 @dataclass
+class TrialParams:
+    """What params.json holds: the trial's id and seed, its sampled parameters, and the full
+    hyperparameters it trained with (fixed values and defaults filled in)."""
+
+    trial: int | None
+    seed: int | None
+    params: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trial": self.trial, "seed": self.seed, "params": self.params, "hyperparameters": self.hyperparameters}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> TrialParams:
+        return cls(trial=record.get("trial"), seed=record.get("seed"), params=dict(record.get("params") or {}),
+                   hyperparameters=dict(record.get("hyperparameters") or {}))
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """run.json's ``data``: the dataset's name and split sizes, and the model's input and output sizes."""
+
+    dataset: str | None = None
+    train: int | None = None
+    val: int | None = None
+    test: int | None = None
+    input_dim: int | None = None
+    num_classes: int | None = None
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> DataSummary:
+        return cls(**{k: record.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class BestTrial:
+    """run.json's ``best``: the run's best trial (see ``SearchResult.best``), its params and figures."""
+
+    trial: int
+    params: dict[str, Any]
+    val_acc: float | None = None
+    train_acc: float | None = None
+    gap: float | None = None
+    best_epoch: int | None = None
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> BestTrial:
+        return cls(trial=record["trial"], params=dict(record.get("params") or {}), val_acc=record.get("val_acc"),
+                   train_acc=record.get("train_acc"), gap=record.get("gap"), best_epoch=record.get("best_epoch"))
+
+
+@dataclass
 class SearchResult:
     run_dir: Path
     status: str  # completed | no_trial_completed | stopped | interrupted

@@ -23,21 +23,23 @@ import io
 import json
 import math
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from hpsearch.atomic import atomic_file
 from hpsearch.errors import RunDirError
+from hpsearch.runs.records import BestTrial, DataSummary, EpochMetrics, TrialParams, TrialResult, TrialStatus
 
 if TYPE_CHECKING:
     from hpsearch.space.config import SearchConfig
 
 
 RUN_MARKERS = ("run.json", "config.yaml", "trials")
+R = TypeVar("R")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -141,16 +143,16 @@ class RunStore:
     def write_run_info(self, info: Mapping[str, Any]) -> None:
         write_json_atomic(self.root / "run.json", info)
 
-    def write_params(self, trial_id: int, record: Mapping[str, Any]) -> None:
-        write_json_atomic(self.trial_dir(trial_id) / "params.json", record)
+    def write_params(self, trial_id: int, record: TrialParams | Mapping[str, Any]) -> None:
+        write_json_atomic(self.trial_dir(trial_id) / "params.json", _as_dict(record))
 
-    def write_metrics(self, trial_id: int, epochs: Iterable[Mapping[str, Any]]) -> None:
+    def write_metrics(self, trial_id: int, epochs: Iterable[EpochMetrics | Mapping[str, Any]]) -> None:
         """Rewrite metrics.jsonl whole (it is small), so a kill never leaves a torn last line."""
-        lines = "".join(json.dumps(_clean(dict(e)), allow_nan=False) + "\n" for e in epochs)
+        lines = "".join(json.dumps(_clean(_as_dict(e)), allow_nan=False) + "\n" for e in epochs)
         write_text_atomic(self.trial_dir(trial_id) / "metrics.jsonl", lines)
 
-    def write_result(self, trial_id: int, result: Mapping[str, Any]) -> None:
-        write_json_atomic(self.trial_dir(trial_id) / "result.json", result)
+    def write_result(self, trial_id: int, result: TrialResult | Mapping[str, Any]) -> None:
+        write_json_atomic(self.trial_dir(trial_id) / "result.json", _as_dict(result))
 
     def write_trials_csv(self, header: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
         buffer = io.StringIO()
@@ -162,31 +164,39 @@ class RunStore:
 
 
 class TrialRecord:
-    """One trial as read back from its folder; missing files read as None (a trial in progress)."""
+    """One trial as read back from its folder, as typed records. A missing file, or one that cannot
+    be read as its record, reads as None: a trial in progress has no result.json yet."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.id = int(path.name)
-        self.params_record: dict[str, Any] | None = _read_optional(path / "params.json")
-        self.result: dict[str, Any] | None = _read_optional(path / "result.json")
+        self.params_record: TrialParams | None = _read_record(path / "params.json", TrialParams.from_dict)
+        self.result: TrialResult | None = _read_record(path / "result.json", TrialResult.from_dict)
 
     @property
     def params(self) -> dict[str, Any]:
-        return (self.params_record or {}).get("params", {})
+        return self.params_record.params if self.params_record else {}
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
-        return (self.params_record or {}).get("hyperparameters", {})
+        return self.params_record.hyperparameters if self.params_record else {}
 
     @property
-    def status(self) -> str:
-        return (self.result or {}).get("status", "running")
+    def seed(self) -> int | None:
+        return self.params_record.seed if self.params_record else None
 
-    def metrics(self) -> list[dict[str, Any]]:
+    @property
+    def status(self) -> TrialStatus:
+        """result.json's status; ``running`` while the trial has none."""
+        return self.result.status if self.result else TrialStatus.RUNNING
+
+    def metrics(self) -> list[EpochMetrics]:
+        """metrics.jsonl, one record per finished epoch (none before the first epoch ends)."""
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [EpochMetrics.from_dict(json.loads(line)) for line in lines if line.strip()]
 
 
 class RunRecord:
@@ -208,6 +218,22 @@ class RunRecord:
         return self.info.get("name", self.root.name)
 
     @property
+    def status(self) -> str | None:
+        """The search's status: running, completed, no_trial_completed, stopped or interrupted."""
+        return self.info.get("status")
+
+    @property
+    def data(self) -> DataSummary:
+        """The dataset and its split sizes, as the search loaded them."""
+        return DataSummary.from_dict(self.info.get("data") or {})
+
+    @property
+    def best(self) -> BestTrial | None:
+        """The best trial run.json records (None while no trial completed)."""
+        best = self.info.get("best")
+        return BestTrial.from_dict(best) if best else None
+
+    @property
     def param_names(self) -> list[str]:
         """Searched parameter names in the declared importance order."""
         return list((self.config.get("space") or {}).keys())
@@ -225,7 +251,7 @@ class RunRecord:
     @property
     def val_examples(self) -> int | None:
         """Size of the validation split, from run.json (how noisy its accuracy is)."""
-        return (self.info.get("data") or {}).get("val")
+        return self.data.val
 
     def trial(self, trial_id: int) -> TrialRecord:
         for record in self.trials:
@@ -244,8 +270,20 @@ def open_trial(path: Path) -> tuple[RunRecord, TrialRecord]:
     return run, run.trial(int(path.name))
 
 
-def _read_optional(path: Path) -> dict[str, Any] | None:
+def _as_dict(record: Any) -> dict[str, Any]:
+    """A record (anything with ``to_dict``) or a mapping, as the dict its file holds."""
+    return record.to_dict() if hasattr(record, "to_dict") else dict(record)
+
+
+def _read_record(path: Path, parse: Callable[[dict[str, Any]], R]) -> R | None:
+    """``path`` read back as a record; None when it is missing, not JSON, or not such a record."""
     try:
-        return read_json(path)
-    except (FileNotFoundError, json.JSONDecodeError):
+        raw = read_json(path)
+    except (FileNotFoundError, ValueError):  # ValueError: not JSON, or not UTF-8
+        return None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return parse(raw)
+    except (KeyError, TypeError, ValueError):  # e.g. no status, or one this version does not know
         return None

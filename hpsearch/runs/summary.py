@@ -7,6 +7,7 @@ returns, the ``--max-time`` clock, and the summary files rewritten from the fini
 from __future__ import annotations
 
 import platform
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,8 +44,15 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def torch_version() -> str:
+    """``torch.__version__`` (``2.13.0+cu130``: the build, local suffix included) when torch is loaded, as
+    it is whenever a search runs; else the installed package's version. runs/ never imports torch itself."""
+    torch = sys.modules.get("torch")
+    return str(torch.__version__) if torch is not None else _version("torch")
+
+
 def versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "torch": _version("torch"), "hpsearch": __version__, "platform": platform.platform()}
+    return {"python": platform.python_version(), "torch": torch_version(), "hpsearch": __version__, "platform": platform.platform()}
 
 
 def trial_row(trial: Trial, result: TrialResult) -> dict[str, Any]:

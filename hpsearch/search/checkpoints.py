@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from hpsearch.atomic import atomic_file
+from hpsearch.atomic import save_atomic
 from hpsearch.runs.records import TrialResult, TrialStatus
 from hpsearch.runs.store import RunStore, TrialRecord
 from hpsearch.search.schedulers import Scheduler
@@ -26,8 +26,7 @@ Checkpoint = tuple[TrainState, list[dict[str, Any]]]  # the state and the rung d
 
 def write_checkpoint(trial_dir: Path, state: TrainState, decisions: list[dict[str, Any]]) -> None:
     """torch.save to a temporary file in the trial folder, then a rename: never half a checkpoint."""
-    with atomic_file(trial_dir / CHECKPOINT, binary=True) as handle:
-        torch.save({"state": state.to_dict(), "decisions": decisions}, handle)
+    save_atomic({"state": state.to_dict(), "decisions": decisions}, trial_dir / CHECKPOINT, torch.save)
 
 
 def read_checkpoint(trial_dir: Path) -> Checkpoint | None:

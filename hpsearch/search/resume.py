@@ -47,7 +47,7 @@ def load_resumable(root: Path) -> ResumeState:
         found = trials.get(trial_id)
         if found is not None and found.status in FINAL_STATUSES and found.result is not None:
             _check_same_draw(trial, found)
-            done.append((trial, TrialResult.from_dict(found.result)))
+            done.append((trial, found.result))
         else:
             pending.append(trial_id)
     return ResumeState(config, record.info, done, pending)
@@ -74,7 +74,7 @@ def _checked_config(root: Path, info: dict[str, Any]) -> SearchConfig:
 def _check_same_draw(trial: Trial, found: TrialRecord) -> None:
     """A kept trial must hold the parameters (seed, id) draws now, or the folder would mix two searches."""
     drawn = json.loads(json.dumps(trial.params))
-    if found.params != drawn or (found.params_record or {}).get("seed") != trial.seed:
+    if found.params != drawn or found.seed != trial.seed:
         raise RunDirError(f"{found.path / 'params.json'} holds parameters other than those trial {trial.id} draws "
                           f"from the config's seed; resume it with the hpsearch version that started it "
                           f"(run.json versions.hpsearch)")

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hpsearch.atomic import atomic_file
+from hpsearch.atomic import save_atomic
 from hpsearch.data import Dataset
 from hpsearch.space.sampler import Trial
 from hpsearch.training.model import build_from_hyperparameters
@@ -44,13 +44,7 @@ class BestModelKeeper:
         record = {"trial": trial.id, "hyperparameters": dict(trial.hyperparameters), "input_dim": self.input_dim,
                   "num_classes": self.num_classes, "best_epoch": result.best_epoch, "val_acc": result.val_acc,
                   "state_dict": weights}
-        save_atomic(record, self.path)
-
-
-def save_atomic(obj: Any, path: Path) -> None:
-    """torch.save via a temporary file in the same folder and a rename: never half a file."""
-    with atomic_file(path, binary=True) as handle:
-        torch.save(obj, handle)
+        save_atomic(record, self.path, torch.save)
 
 
 def load_best_model(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
