@@ -63,6 +63,16 @@ def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None =
     return root
 
 TIMINGS = {"seconds"}
+ASHA_CONFIG: dict[str, Any] = {  # a small ASHA search: 6 trials x 9 epochs, rungs at 1 and 3
+
+    "name": "asha", "seed": 3, "trials": 6, "epochs": 9, "device": "cpu",
+    "data": {"dataset": "synthetic", "samples": 600},
+    "fixed": {"optimizer": "sgd", "batch_size": 16},
+    "space": {"lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 0.3},
+              "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 64}},
+    "scheduler": {"name": "asha", "min_epochs": 1, "eta": 3},
+}
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 # Real MNIST for the tests that need it: $HPSEARCH_TEST_DATA, else the team's ../shared/data beside

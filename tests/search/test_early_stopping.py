@@ -4,35 +4,19 @@ resumes from its rung checkpoints to the same folder an unbroken run writes; con
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from click.testing import CliRunner
 
 from hpsearch.cli.main import main
 from hpsearch.errors import ConfigError
 from hpsearch.reports.ci import smoke_config
-from hpsearch.search.run import SearchObserver, resume_search, run_search
+from hpsearch.search.run import run_search
 from hpsearch.search.schedulers import ASHA, make_scheduler
 from hpsearch.space.config import parse_config
-from tests.helpers import ROOT as ROOT_DIR
-from tests.helpers import assert_same_run
-
-ROOT = ROOT_DIR
-ASHA_CONFIG = {
-    "name": "asha", "seed": 3, "trials": 6, "epochs": 9, "device": "cpu",
-    "data": {"dataset": "synthetic", "samples": 600},
-    "fixed": {"optimizer": "sgd", "batch_size": 16},
-    "space": {"lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 0.3},
-              "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 64}},
-    "scheduler": {"name": "asha", "min_epochs": 1, "eta": 3},
-}
+from tests.helpers import ASHA_CONFIG
 
 
 @pytest.fixture(scope="module")
@@ -72,66 +56,6 @@ def test_asha_stops_trials_at_rungs_and_records_why(reference: Path) -> None:
     assert (model["trial"], model["val_acc"]) == (info["best"]["trial"], info["best"]["val_acc"])
     table = CliRunner().invoke(main, ["compare", str(reference), "--format", "csv"])
     assert table.exit_code == 0 and table.output.count(",stopped,") == statuses.count("stopped")
-
-
-def _epochs_written(run_dir: Path) -> int:
-    return sum(len(p.read_text().splitlines()) for p in run_dir.glob("trials/*/metrics.jsonl"))
-
-
-def _kill_after_a_checkpoint(args: list[str], run_dir: Path) -> None:
-    """Start ``hpsearch ARGS`` and SIGKILL it as soon as a rung checkpoint exists (or it ends)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "hpsearch", *args, "-q"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    start = _epochs_written(run_dir) if run_dir.exists() else 0
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and not (_epochs_written(run_dir) > start and list(run_dir.glob("trials/*/checkpoint.pt"))):
-        assert time.monotonic() < deadline, "the search made no progress"
-        time.sleep(0.002)
-    proc.kill()
-    proc.wait(timeout=30)
-
-
-class _EpochCounter(SearchObserver):
-    def __init__(self) -> None:
-        self.epochs = 0
-
-    def epoch_finished(self, trial: object, metrics: object) -> None:
-        self.epochs += 1
-
-
-def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_result(reference: Path, tmp_path: Path) -> None:
-    config = tmp_path / "asha.yaml"
-    config.write_text(yaml.safe_dump(ASHA_CONFIG, sort_keys=False))
-    run_dir = tmp_path / "run"
-    _kill_after_a_checkpoint(["run", str(config), "--run-dir", str(run_dir)], run_dir)
-    for _ in range(3):  # a couple of kill/resume cycles, until a kill lands while a checkpoint waits
-        if list(run_dir.glob("trials/*/checkpoint.pt")):
-            break
-        _kill_after_a_checkpoint(["resume", str(run_dir)], run_dir)
-    checkpoints = list(run_dir.glob("trials/*/checkpoint.pt"))
-    assert checkpoints, "no kill landed between a rung and the end of a trial"
-    done = {t: r for t, r in _results(run_dir).items() if r["status"] in ("completed", "stopped")}
-    ref = _results(reference)
-    resumed_from = {int(p.parent.name): _checkpoint_epoch(p) for p in checkpoints}
-    expected = sum(r["epochs_trained"] - resumed_from.get(t, 0) for t, r in ref.items() if t not in done)
-
-    counter = _EpochCounter()
-    result = resume_search(run_dir, counter)
-    assert result.status == "completed"
-    assert counter.epochs == expected  # checkpointed trials were continued, not retrained from scratch
-    assert_same_run(run_dir, reference)  # params, every epoch's metrics, results and decisions, trials.csv
-    mine, ref_model = (torch.load(d / "best_model.pt", weights_only=True) for d in (run_dir, reference))
-    assert mine["trial"] == ref_model["trial"]
-    assert all(torch.equal(mine["state_dict"][k], v) for k, v in ref_model["state_dict"].items())
-
-
-def _checkpoint_epoch(path: Path) -> int:
-    from hpsearch.search.checkpoints import read_checkpoint
-
-    found = read_checkpoint(path.parent)
-    assert found is not None
-    return found[0].epoch
 
 
 def test_scheduler_config_is_validated_with_key_paths(write_config) -> None:
