@@ -2,37 +2,39 @@
 
 Every problem in a file is reported at once, each with its key path (``space.lr.low``) and line.
 Inside the package nothing reads raw dicts: it works on ``SearchConfig`` and ``DataConfig``.
+Each key is declared once, as a ``key(default, check, doc)`` field of its section's dataclass below;
+the generic reader and writer come from that (see keys.py for how to add a key).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpsearch.errors import ConfigError, Problem
+from hpsearch.errors import ConfigError
 from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_number
-from hpsearch.space.hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
+from hpsearch.space.hyperparams import HYPERPARAMETERS, OPTIMIZERS
 from hpsearch.space.keys import (
     BOOLEAN,
     REQUIRED,
     Check,
+    Reader,
     integer_at_least,
     key,
     keys_of,
     matches,
     one_of,
     optional,
-    read_keys,
     section,
+    suggest,
     text,
     written,
 )
-from hpsearch.space.yamlio import line_of, read_yaml
+from hpsearch.space.yamlio import read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 DEVICE_NAMES = "cpu, cuda or cuda:N"  # the devices messages and help list (mps is accepted, not advertised)
@@ -165,45 +167,16 @@ def parse_config(raw: Any, source: str | None = None, default_name: str = "searc
     return config
 
 
-def _suggest(key: str, allowed: list[str]) -> str:
-    alias = ALIASES.get(str(key).lower())
-    close = [alias] if alias in allowed else difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"{hint}allowed: {', '.join(allowed)}"
-
-
-class _Reader:
-    """Walks the raw mapping, collecting problems instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def fail(self, path: str, message: str, mapping: Any = None, key: str | None = None) -> None:
-        line = line_of(mapping, key) if key is not None else None
-        self.problems.append(Problem(path, message, line))
-
-    def mapping(self, raw: Any, path: str, allowed: list[str], parent: Any = None, key: str | None = None) -> dict:
-        if raw is None:
-            return {}
-        if not isinstance(raw, Mapping):
-            self.fail(path, f"must be a mapping of keys to values, got {type(raw).__name__}", parent, key)
-            return {}
-        for k in raw:
-            if k not in allowed:
-                where = f"{path}.{k}" if path else str(k)
-                self.fail(where, f"unknown key; {_suggest(k, allowed)}", raw, k)
-        return raw
-
-    def failing(self, raw: Mapping, prefix: str) -> Callable[[str, str], None]:
-        """``fail`` for the keys of one section: the key path gets ``prefix``, the line comes from ``raw``."""
-        return lambda key, message: self.fail(f"{prefix}{key}", message, raw, key)
+class _Reader(Reader):
+    """The search config's sections; what the declarations cannot say (keys that depend on other
+    keys, the hyperparameter space) is explicit code here."""
 
     def search(self, raw: Any, default_name: str, source: str | None) -> SearchConfig | None:
         if raw is None or not isinstance(raw, Mapping):
             self.fail("", "the file must hold a mapping with keys such as name, trials, epochs, space")
             return None
         raw = self.mapping(raw, "", list(keys_of(SearchConfig)))
-        values = read_keys(raw, SearchConfig, self.failing(raw, ""), {"name": default_name}, sections={
+        values = self.keys(raw, SearchConfig, "", {"name": default_name}, sections={
             "data": lambda read: self.data(raw.get("data"), raw),
             "fixed": lambda read: self.fixed(raw.get("fixed"), raw),
             "space": lambda read: self.space(raw.get("space"), raw, read["fixed"]),
@@ -215,7 +188,7 @@ class _Reader:
         if isinstance(raw, str):  # ``scheduler: asha`` is short for ``scheduler: {name: asha}``
             raw = {"name": raw}
         raw = self.mapping(raw, "scheduler", list(keys_of(SchedulerConfig)), parent, "scheduler")
-        values = read_keys(raw, SchedulerConfig, self.failing(raw, "scheduler."))
+        values = self.keys(raw, SchedulerConfig, "scheduler.")
         if values["name"] == "none" and raw.keys() - {"name"}:
             self.fail("scheduler", f"{', '.join(sorted(raw.keys() - {'name'}))} apply only to asha and hyperband; "
                       "set scheduler.name", parent, "scheduler")
@@ -225,7 +198,7 @@ class _Reader:
 
     def data(self, raw: Any, parent: Mapping) -> DataConfig:
         raw = self.mapping(raw, "data", list(keys_of(DataConfig)), parent, "data")
-        values = read_keys(raw, DataConfig, self.failing(raw, "data."))
+        values = self.keys(raw, DataConfig, "data.")
         self.data_keys_apply(raw, values["dataset"], values["path"])
         return DataConfig(**values)
 
@@ -268,7 +241,7 @@ class _Reader:
             return None
         kind = spec["distribution"]
         if kind not in DISTRIBUTIONS:
-            self.fail(f"{path}.distribution", f"unknown distribution {kind!r}; {_suggest(kind, kinds)}", spec, "distribution")
+            self.fail(f"{path}.distribution", f"unknown distribution {kind!r}; {suggest(kind, kinds)}", spec, "distribution")
             return None
         cls = DISTRIBUTIONS[kind]
         arg_names = [f.name for f in dataclasses.fields(cls)]
