@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hpsearch.space.config import DATASETS, SCHEDULERS, DataConfig, SchedulerConfig, SearchConfig
 from hpsearch.space.distributions import DISTRIBUTIONS
 from hpsearch.space.hyperparams import HYPERPARAMETERS
+from hpsearch.space.keys import keys_of
 from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+KEY_TABLES = {"### Top-level keys": SearchConfig, "### `data`": DataConfig, "### `scheduler`": SchedulerConfig}
+
+
+def key_table(heading: str) -> dict[str, list[str]]:
+    """The first table under ``heading``: key (unquoted) -> its row's other cells."""
+    assert README.count(f"\n{heading}\n") == 1, heading
+    rows: dict[str, list[str]] = {}
+    for line in README.split(f"\n{heading}\n", 1)[1].lstrip("\n").splitlines():
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if cells[0].startswith("`"):
+            assert cells[0].strip("`") not in rows, f"{heading}: {cells[0]} twice"
+            rows[cells[0].strip("`")] = cells[1:]
+    return rows
+
+
+@pytest.mark.parametrize("heading", KEY_TABLES)
+def test_every_declared_config_key_has_a_row_and_every_row_is_a_key(heading):
+    assert set(key_table(heading)) == set(keys_of(KEY_TABLES[heading])), heading
+
+
+@pytest.mark.parametrize("heading", KEY_TABLES)
+def test_the_readme_gives_each_config_key_its_declared_default(heading):
+    table = key_table(heading)
+    for name, key in keys_of(KEY_TABLES[heading]).items():
+        assert table[name][0] == key.readme_default(), f"{heading}: {name}"
+
+
+def test_the_readme_lists_every_dataset_and_scheduler_the_config_accepts():
+    for name in DATASETS:
+        assert f"`{name}`" in key_table("### `data`")["dataset"][1], name
+    for name in SCHEDULERS:
+        assert f"`{name}`" in key_table("### `scheduler`")["name"][1], name
 
 
 def test_every_hyperparameter_is_documented_with_its_default():

@@ -57,12 +57,12 @@ class DevicesType(click.ParamType):
     name = "DEVICE[,DEVICE...]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
-        from hpsearch.space.config import DEVICE_PATTERN
+        from hpsearch.space.config import DEVICE_NAMES, DEVICE_PATTERN
 
         names = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
         bad = [n for n in names if not DEVICE_PATTERN.match(n) or n == "auto"]
         if bad:
-            self.fail(f"{', '.join(map(repr, bad))}: expected a comma-separated list of cpu, cuda or cuda:N", param, ctx)
+            self.fail(f"{', '.join(map(repr, bad))}: expected a comma-separated list of {DEVICE_NAMES}", param, ctx)
         return names
 
 

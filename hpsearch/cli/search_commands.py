@@ -15,7 +15,7 @@ from hpsearch.cli.group import CONFIG_ARG, EXIT_INTERRUPTED, EXIT_NO_TRIAL, emit
 from hpsearch.cli.options import ci_options, parallel_options
 from hpsearch.formatting import format_params, format_value, pct, plural, signed_pct
 from hpsearch.reports.tables import render_table
-from hpsearch.space.config import load_config
+from hpsearch.space.config import DEVICE_NAMES, load_config
 from hpsearch.space.sampler import sample_trials
 
 
@@ -24,7 +24,7 @@ from hpsearch.space.sampler import sample_trials
 @click.option("--trials", type=click.IntRange(min=1), help="Override the config's number of trials.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override the config's epochs per trial.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the config's search seed.")
-@click.option("--device", help="Override the config's device: auto, cpu, cuda or cuda:N.")
+@click.option("--device", help=f"Override the config's device: auto, {DEVICE_NAMES}.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write here instead of runs/<name>-<timestamp>/ (must be new or empty).")
 @click.option("--smoke", is_flag=True, help="CI smoke test: 2 trials x 1 epoch (with a scheduler: up to its "

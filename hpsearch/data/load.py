@@ -17,6 +17,7 @@ from hpsearch.space.distributions import Choice
 from hpsearch.space.hyperparams import HYPERPARAMETERS
 
 Loader = Callable[[DataConfig], Dataset]
+# one loader per name in hpsearch.space.config.DATASETS, the list the config accepts, in its order (tests check)
 LOADERS: dict[str, Loader] = {
     "synthetic": synthetic.load_synthetic,
     **{name: vision.loader(spec) for name, spec in vision.SPECS.items()},

@@ -2,27 +2,47 @@
 
 Every problem in a file is reported at once, each with its key path (``space.lr.low``) and line.
 Inside the package nothing reads raw dicts: it works on ``SearchConfig`` and ``DataConfig``.
+Each key is declared once, as a ``key(default, check, doc)`` field of its section's dataclass below;
+the generic reader and writer come from that (see keys.py for how to add a key).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpsearch.errors import ConfigError, Problem
-from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_int, is_number
-from hpsearch.space.hyperparams import ALIASES, HYPERPARAMETERS, OPTIMIZERS
-from hpsearch.space.yamlio import line_of, read_yaml
+from hpsearch.errors import ConfigError
+from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_number
+from hpsearch.space.hyperparams import HYPERPARAMETERS, OPTIMIZERS
+from hpsearch.space.keys import (
+    BOOLEAN,
+    REQUIRED,
+    Check,
+    Reader,
+    integer_at_least,
+    key,
+    keys_of,
+    matches,
+    one_of,
+    optional,
+    section,
+    suggest,
+    text,
+    written,
+)
+from hpsearch.space.yamlio import read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
-DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file")
+DEVICE_NAMES = "cpu, cuda or cuda:N"  # the devices messages and help list (mps is accepted, not advertised)
+NAME_PATTERN = re.compile(r"[\w.-]+\Z")
+DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file")  # hpsearch.data.load.LOADERS' keys
 VISION_DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
 FILE_SUFFIXES = (".npz", ".pt", ".csv")
+SCHEDULERS = ("none", "asha", "hyperband")  # what hpsearch.search.schedulers.make_scheduler builds
 
 
 _VISION_WHO = f"the torchvision datasets ({', '.join(VISION_DATASETS)})"
@@ -33,7 +53,10 @@ DATA_KEY_SCOPE: dict[str, tuple[Callable[[str, str | None], bool], str]] = {
     "path": (lambda d, p: d == "file", "dataset: file"),
     "target": (lambda d, p: d == "file" and (p is None or p.lower().endswith(".csv")), "dataset: file with a .csv path"),
 }
-SCHEDULERS = ("none", "asha", "hyperband")
+# scheduler keys that apply to some schedulers only (written into config.yaml only for those)
+SCHEDULER_KEY_SCOPE: dict[str, tuple[str, ...]] = {
+    "min_epochs": ("asha", "hyperband"), "eta": ("asha", "hyperband"), "brackets": ("hyperband",),
+}
 
 
 @dataclass(frozen=True)
@@ -42,52 +65,53 @@ class SchedulerConfig:
     judges trials at min_epochs * eta**k epochs and lets only the top 1/eta go on; ``hyperband``
     runs ``brackets`` ASHA brackets (None: one per rung, plus one that never stops)."""
 
-    name: str = "none"
-    min_epochs: int = 1
-    eta: int = 3
-    brackets: int | None = None  # hyperband only
+    name: str = key("none", one_of(SCHEDULERS), "none (every trial all its epochs), asha or hyperband")
+    min_epochs: int = key(1, integer_at_least(1), "epochs before the first rung (rungs at min_epochs * eta**k)")
+    eta: int = key(3, integer_at_least(2), "the top 1/eta of a rung's trials go on")
+    brackets: int | None = key(None, optional(integer_at_least(1)), "hyperband only: ASHA brackets (none: one per rung + 1)")
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
-        if self.name != "none":
-            out.update(min_epochs=self.min_epochs, eta=self.eta)
-        if self.name == "hyperband" and self.brackets is not None:
-            out["brackets"] = self.brackets
-        return out
+        return written(self, lambda k: self.name in SCHEDULER_KEY_SCOPE.get(k, SCHEDULERS))
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Where the examples come from. ``val_fraction`` of the training split is held out."""
 
-    dataset: str = "synthetic"
-    val_fraction: float = 0.2
-    samples: int = 3000  # synthetic only: examples generated (train + validation)
-    subset: int | None = None  # keep a stratified sample of this many training examples
-    root: str | None = None  # torchvision datasets: folder holding <root>/MNIST/raw etc. (None: $HPSEARCH_DATA or ~/.cache)
-    download: bool = True  # torchvision datasets: fetch missing files (with torchvision's URLs and MD5s)
-    path: str | None = None  # dataset: file: a .npz, .pt or .csv (relative to the working folder)
-    target: str = "label"  # dataset: file with a .csv: the label column
+    dataset: str = key("synthetic", one_of(DATASETS), "which loader reads the examples")
+    val_fraction: float = key(0.2, Check(lambda v: is_number(v) and 0 < v < 1, "a number strictly between 0 and 1"),
+                              "share of the training split held out for validation", convert=float)
+    samples: int = key(3000, integer_at_least(10), "synthetic only: examples generated (train + validation)")
+    subset: int | None = key(None, optional(integer_at_least(2)), "keep a stratified sample of this many training examples")
+    root: str | None = key(None, optional(text("a folder path")), "torchvision datasets: folder holding <root>/MNIST/raw etc.",
+                           shown="`$HPSEARCH_DATA`, else `~/.cache/hpsearch/data`")
+    download: bool = key(True, BOOLEAN, "torchvision datasets: fetch missing files (with torchvision's URLs and MD5s)")
+    path: str | None = key(None, Check(lambda v: isinstance(v, str) and v.lower().endswith(FILE_SUFFIXES),
+                                       f"a file path ending in {', '.join(FILE_SUFFIXES)}"),
+                           "dataset: file: a .npz, .pt or .csv (relative to the working folder)")
+    target: str = key("label", text("a column name"), "dataset: file with a .csv: the label column")
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     """One search. ``space`` keeps the file's order: the declared importance order."""
 
-    name: str
-    seed: int = 0
-    trials: int = 10
-    epochs: int = 5
-    device: str = "auto"
-    target_error: float = 0.0  # the error a person (Bayes) would get; avoidable bias is measured from it
-    test: bool = False  # after the search, evaluate the best trial (only) on the held-out test split
-    data: DataConfig = field(default_factory=DataConfig)
-    fixed: dict[str, Any] = field(default_factory=dict)
-    space: dict[str, Distribution] = field(default_factory=dict)
-    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
-    workers: int = 1  # trials trained at once, each in its own process
-    threads: int = 1  # torch CPU threads per trial: fixed, so metrics do not depend on ``workers``
-    source: str | None = None  # the file it was read from, for messages
+    name: str = key(REQUIRED, matches(NAME_PATTERN, "a name of letters, digits, '_', '-' or '.'"),
+                    "names the run folder", shown="the file's name")
+    seed: int = key(0, integer_at_least(0), "the search seed: trial i's draws depend on (seed, i) alone")
+    trials: int = key(10, integer_at_least(1), "how many trials to sample and train")
+    epochs: int = key(5, integer_at_least(1), "epochs per trial")
+    device: str = key("auto", matches(DEVICE_PATTERN, f"auto, {DEVICE_NAMES}"), "where trials train (auto: CUDA if there)")
+    target_error: float = key(0.0, Check(lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+                              "the error a person (Bayes) would get; avoidable bias is measured from it", convert=float)
+    test: bool = key(False, BOOLEAN, "after the search, evaluate the best trial (only) on the held-out test split")
+    data: DataConfig = section(DataConfig, "where the examples come from", shown="see below")
+    fixed: dict[str, Any] = section(dict, "hyperparameters held constant in every trial", shown="`{}`")
+    space: dict[str, Distribution] = section(dict, "searched hyperparameters, in declared importance order", shown="`{}`")
+    scheduler: SchedulerConfig = section(SchedulerConfig, "early stopping", shown="`{name: none}`")
+    workers: int = key(1, integer_at_least(1), "trials trained at once, each in its own process")
+    threads: int = key(1, integer_at_least(1), "torch CPU threads per trial: fixed, so metrics do not depend on workers")
+    source: str | None = None  # not a key: the file it was read from, for messages
 
     def with_absolute_paths(self) -> SearchConfig:
         """A copy whose data ``path`` and ``root`` are absolute, so the run folder's config.yaml
@@ -106,31 +130,17 @@ class SearchConfig:
 
 def config_to_dict(config: SearchConfig) -> dict[str, Any]:
     """Plain dict in the file's shape and order (what ``config.yaml`` in a run folder holds)."""
-    return {
-        "name": config.name,
-        "seed": config.seed,
-        "trials": config.trials,
-        "epochs": config.epochs,
-        "device": config.device,
-        "target_error": config.target_error,
-        "test": config.test,
-        "data": data_to_dict(config.data),
-        "fixed": dict(config.fixed),
-        "space": {name: dist.to_dict() for name, dist in config.space.items()},
-        "scheduler": config.scheduler.to_dict(),
-        "workers": config.workers,
-        "threads": config.threads,
-    }
+    return written(config, sections={
+        "data": data_to_dict,
+        "fixed": dict,
+        "space": lambda space: {name: dist.to_dict() for name, dist in space.items()},
+        "scheduler": SchedulerConfig.to_dict,
+    })
 
 
 def data_to_dict(data: DataConfig) -> dict[str, Any]:
     """The data section in the file's shape: unset keys and keys foreign to the dataset left out."""
-    out = {}
-    for key, value in dataclasses.asdict(data).items():
-        scope = DATA_KEY_SCOPE.get(key)
-        if value is not None and (scope is None or scope[0](data.dataset, data.path)):
-            out[key] = value
-    return out
+    return written(data, lambda k: k not in DATA_KEY_SCOPE or DATA_KEY_SCOPE[k][0](data.dataset, data.path))
 
 
 def load_config(path: str | Path) -> SearchConfig:
@@ -157,104 +167,48 @@ def parse_config(raw: Any, source: str | None = None, default_name: str = "searc
     return config
 
 
-def _suggest(key: str, allowed: list[str]) -> str:
-    alias = ALIASES.get(str(key).lower())
-    close = [alias] if alias in allowed else difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"{hint}allowed: {', '.join(allowed)}"
-
-
-class _Reader:
-    """Walks the raw mapping, collecting problems instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def fail(self, path: str, message: str, mapping: Any = None, key: str | None = None) -> None:
-        line = line_of(mapping, key) if key is not None else None
-        self.problems.append(Problem(path, message, line))
-
-    def mapping(self, raw: Any, path: str, allowed: list[str], parent: Any = None, key: str | None = None) -> dict:
-        if raw is None:
-            return {}
-        if not isinstance(raw, Mapping):
-            self.fail(path, f"must be a mapping of keys to values, got {type(raw).__name__}", parent, key)
-            return {}
-        for k in raw:
-            if k not in allowed:
-                where = f"{path}.{k}" if path else str(k)
-                self.fail(where, f"unknown key; {_suggest(k, allowed)}", raw, k)
-        return raw
-
-    def value(self, raw: Mapping, key: str, path: str, default: Any, check: Callable[[Any], bool], need: str) -> Any:
-        if key not in raw:
-            return default
-        value = raw[key]
-        if not check(value):
-            self.fail(f"{path}{key}", f"must be {need}, got {value!r}", raw, key)
-            return default
-        return value
+class _Reader(Reader):
+    """The search config's sections; what the declarations cannot say (keys that depend on other
+    keys, the hyperparameter space) is explicit code here."""
 
     def search(self, raw: Any, default_name: str, source: str | None) -> SearchConfig | None:
-        top_keys = [f.name for f in dataclasses.fields(SearchConfig) if f.name != "source"]
         if raw is None or not isinstance(raw, Mapping):
             self.fail("", "the file must hold a mapping with keys such as name, trials, epochs, space")
             return None
-        raw = self.mapping(raw, "", top_keys)
-        name = self.value(raw, "name", "", default_name, lambda v: isinstance(v, str) and re.fullmatch(r"[\w.-]+", v), "a name of letters, digits, '_', '-' or '.'")
-        seed = self.value(raw, "seed", "", 0, lambda v: is_int(v) and v >= 0, "an integer >= 0")
-        trials = self.value(raw, "trials", "", 10, lambda v: is_int(v) and v >= 1, "an integer >= 1")
-        epochs = self.value(raw, "epochs", "", 5, lambda v: is_int(v) and v >= 1, "an integer >= 1")
-        device = self.value(raw, "device", "", "auto", lambda v: isinstance(v, str) and DEVICE_PATTERN.match(v), "auto, cpu, cuda or cuda:N")
-        target = self.value(raw, "target_error", "", 0.0, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)")
-        test = self.value(raw, "test", "", False, lambda v: isinstance(v, bool), "true or false")
-        data = self.data(raw.get("data"), raw)
-        fixed = self.fixed(raw.get("fixed"), raw)
-        space = self.space(raw.get("space"), raw)
-        self.cross_check(fixed, space, raw)
-        scheduler = self.scheduler(raw.get("scheduler"), raw)
-        workers = self.value(raw, "workers", "", 1, lambda v: is_int(v) and v >= 1, "an integer >= 1")
-        threads = self.value(raw, "threads", "", 1, lambda v: is_int(v) and v >= 1, "an integer >= 1")
-        return SearchConfig(name, seed, trials, epochs, device, float(target), test, data, fixed, space,
-                            scheduler=scheduler, workers=workers, threads=threads, source=source)
+        raw = self.mapping(raw, "", list(keys_of(SearchConfig)))
+        values = self.keys(raw, SearchConfig, "", {"name": default_name}, sections={
+            "data": lambda read: self.data(raw.get("data"), raw),
+            "fixed": lambda read: self.fixed(raw.get("fixed"), raw),
+            "space": lambda read: self.space(raw.get("space"), raw, read["fixed"]),
+            "scheduler": lambda read: self.scheduler(raw.get("scheduler"), raw),
+        })
+        return SearchConfig(**values, source=source)
 
     def scheduler(self, raw: Any, parent: Mapping) -> SchedulerConfig:
-        allowed = [f.name for f in dataclasses.fields(SchedulerConfig)]
         if isinstance(raw, str):  # ``scheduler: asha`` is short for ``scheduler: {name: asha}``
             raw = {"name": raw}
-        raw = self.mapping(raw, "scheduler", allowed, parent, "scheduler")
-        name = self.value(raw, "name", "scheduler.", "none", lambda v: v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}")
-        min_epochs = self.value(raw, "min_epochs", "scheduler.", 1, lambda v: is_int(v) and v >= 1, "an integer >= 1")
-        eta = self.value(raw, "eta", "scheduler.", 3, lambda v: is_int(v) and v >= 2, "an integer >= 2")
-        brackets = self.value(raw, "brackets", "scheduler.", None, lambda v: v is None or (is_int(v) and v >= 1), "an integer >= 1")
-        if name == "none" and raw.keys() - {"name"}:
+        raw = self.mapping(raw, "scheduler", list(keys_of(SchedulerConfig)), parent, "scheduler")
+        values = self.keys(raw, SchedulerConfig, "scheduler.")
+        if values["name"] == "none" and raw.keys() - {"name"}:
             self.fail("scheduler", f"{', '.join(sorted(raw.keys() - {'name'}))} apply only to asha and hyperband; "
                       "set scheduler.name", parent, "scheduler")
-        if name == "asha" and "brackets" in raw:
+        if values["name"] == "asha" and "brackets" in raw:
             self.fail("scheduler.brackets", "applies only to name: hyperband (asha is one bracket)", raw, "brackets")
-        return SchedulerConfig(name, min_epochs, eta, brackets)
+        return SchedulerConfig(**values)
 
     def data(self, raw: Any, parent: Mapping) -> DataConfig:
-        allowed = [f.name for f in dataclasses.fields(DataConfig)]
-        raw = self.mapping(raw, "data", allowed, parent, "data")
-        dataset = self.value(raw, "dataset", "data.", "synthetic", lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}")
-        val = self.value(raw, "val_fraction", "data.", 0.2, lambda v: is_number(v) and 0 < v < 1, "a number strictly between 0 and 1")
-        samples = self.value(raw, "samples", "data.", 3000, lambda v: is_int(v) and v >= 10, "an integer >= 10")
-        subset = self.value(raw, "subset", "data.", None, lambda v: v is None or (is_int(v) and v >= 2), "an integer >= 2")
-        root = self.value(raw, "root", "data.", None, lambda v: v is None or (isinstance(v, str) and v != ""), "a folder path")
-        download = self.value(raw, "download", "data.", True, lambda v: isinstance(v, bool), "true or false")
-        path = self.value(raw, "path", "data.", None, lambda v: isinstance(v, str) and v.lower().endswith(FILE_SUFFIXES), f"a file path ending in {', '.join(FILE_SUFFIXES)}")
-        target = self.value(raw, "target", "data.", "label", lambda v: isinstance(v, str) and v != "", "a column name")
-        self.data_keys_apply(raw, dataset, path)
-        return DataConfig(dataset, float(val), samples, subset, root, download, path, target)
+        raw = self.mapping(raw, "data", list(keys_of(DataConfig)), parent, "data")
+        values = self.keys(raw, DataConfig, "data.")
+        self.data_keys_apply(raw, values["dataset"], values["path"])
+        return DataConfig(**values)
 
     def data_keys_apply(self, raw: Mapping, dataset: str, path: str | None) -> None:
         """Keys that mean nothing for the chosen dataset are mistakes, not silently ignored."""
         if dataset == "file" and "path" not in raw:
             self.fail("data.path", "dataset: file needs path: a .npz (arrays x, y), .pt (dict or tuple of tensors) or .csv file", raw, "dataset")
-        for key, (applies, who) in DATA_KEY_SCOPE.items():
-            if key in raw and not applies(dataset, path):
-                self.fail(f"data.{key}", f"applies only to {who}, not to dataset {dataset!r}", raw, key)
+        for name, (applies, who) in DATA_KEY_SCOPE.items():
+            if name in raw and not applies(dataset, path):
+                self.fail(f"data.{name}", f"applies only to {who}, not to dataset {dataset!r}", raw, name)
 
     def fixed(self, raw: Any, parent: Mapping) -> dict[str, Any]:
         raw = self.mapping(raw, "fixed", list(HYPERPARAMETERS), parent, "fixed")
@@ -269,14 +223,15 @@ class _Reader:
                 fixed[name] = value
         return fixed
 
-    def space(self, raw: Any, parent: Mapping) -> dict[str, Distribution]:
-        raw = self.mapping(raw, "space", list(HYPERPARAMETERS), parent, "space")
+    def space(self, raw: Any, parent: Mapping, fixed: dict[str, Any]) -> dict[str, Distribution]:
+        section = self.mapping(raw, "space", list(HYPERPARAMETERS), parent, "space")
         space: dict[str, Distribution] = {}
-        for name, spec in raw.items():
+        for name, spec in section.items():
             if name in HYPERPARAMETERS:
-                dist = self.distribution(spec, f"space.{name}", raw, name)
-                if dist is not None and self.distribution_fits(dist, name, raw):
+                dist = self.distribution(spec, f"space.{name}", section, name)
+                if dist is not None and self.distribution_fits(dist, name, section):
                     space[name] = dist
+        self.cross_check(fixed, space, parent)
         return space
 
     def distribution(self, spec: Any, path: str, parent: Mapping, key: str) -> Distribution | None:
@@ -286,7 +241,7 @@ class _Reader:
             return None
         kind = spec["distribution"]
         if kind not in DISTRIBUTIONS:
-            self.fail(f"{path}.distribution", f"unknown distribution {kind!r}; {_suggest(kind, kinds)}", spec, "distribution")
+            self.fail(f"{path}.distribution", f"unknown distribution {kind!r}; {suggest(kind, kinds)}", spec, "distribution")
             return None
         cls = DISTRIBUTIONS[kind]
         arg_names = [f.name for f in dataclasses.fields(cls)]
@@ -332,8 +287,8 @@ class _Reader:
         else:
             default = HYPERPARAMETERS["optimizer"].default
             possible, why = {default}, f"optimizer is {default} by default (set fixed.optimizer)"
-        for section, names in (("fixed", fixed), ("space", space)):
+        for part, names in (("fixed", fixed), ("space", space)):
             for name in names:
                 h = HYPERPARAMETERS[name]
                 if h.optimizers is not None and not possible & set(h.optimizers):
-                    self.fail(f"{section}.{name}", f"{name} applies only to {', '.join(h.optimizers)}, but {why}", raw.get(section), name)
+                    self.fail(f"{part}.{name}", f"{name} applies only to {', '.join(h.optimizers)}, but {why}", raw.get(part), name)

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+# one layer per name in hpsearch.space.hyperparams.ACTIVATIONS, the list the config accepts (tests check they agree)
 ACTIVATION_LAYERS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,

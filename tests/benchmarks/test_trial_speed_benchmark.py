@@ -8,11 +8,22 @@ import sys
 
 import pytest
 
+from hpsearch.data.load import LOADERS
 from tests.helpers import ROOT as ROOT_DIR
 from tests.helpers import SHARED_DATA
 
 REPO = ROOT_DIR
 DATA = SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def loaders_restored():
+    """The benchmark adds its data set to the global loader table (ways.register_dataset); take it out
+    again, so later tests see the table the config's dataset names describe."""
+    saved = dict(LOADERS)
+    yield
+    LOADERS.clear()
+    LOADERS.update(saved)
 
 
 def load_benchmark():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hpsearch.search.schedulers import ASHA, NoScheduler
+from hpsearch.search.schedulers import ASHA, NoScheduler, make_scheduler
+from hpsearch.space.config import SCHEDULERS, parse_config
 
 
 def test_rungs_are_min_epochs_times_powers_of_eta_below_epochs():
@@ -46,3 +47,9 @@ def test_hyperband_brackets_start_later_and_compete_only_within():
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match="need min_epochs >= 1, eta >= 2, brackets >= 1"):
         ASHA(epochs=9, **kwargs)
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_every_scheduler_the_config_accepts_is_built_under_its_name(name):
+    config = parse_config({"epochs": 9, "scheduler": {"name": name}})
+    assert make_scheduler(config).name == name

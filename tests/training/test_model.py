@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from hpsearch import build_mlp
-from hpsearch.training.model import count_parameters
+from hpsearch.space.hyperparams import ACTIVATIONS
+from hpsearch.training.model import ACTIVATION_LAYERS, count_parameters
 
 
 @pytest.mark.parametrize("batchnorm", [False, True])
@@ -35,3 +36,10 @@ def test_no_dropout_layer_when_dropout_is_zero_and_every_activation_builds():
         assert not any(isinstance(m, nn.Dropout) for m in model)
     with pytest.raises(ValueError, match="activation must be one of relu, tanh, sigmoid, gelu, got 'swish'"):
         build_mlp(4, 2, activation="swish")
+
+
+def test_every_activation_the_config_accepts_builds_a_layer_and_no_other():
+    assert list(ACTIVATION_LAYERS) == list(ACTIVATIONS)
+    for name in ACTIVATIONS:
+        model = build_mlp(4, 2, hidden_units=3, layers=1, activation=name)
+        assert isinstance(model[1], ACTIVATION_LAYERS[name])
