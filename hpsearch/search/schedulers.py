@@ -15,7 +15,7 @@ bracket s starts its rungs at ``min_epochs * eta**s`` (more patient brackets for
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,16 +62,17 @@ class NoScheduler:
 
 
 def make_scheduler(config: SearchConfig) -> Scheduler:
-    """The scheduler ``config.scheduler`` names. Hyperband without ``brackets`` gets one bracket per
-    rung plus one that never stops (Li et al.'s s_max + 1), e.g. 4 for epochs 27, min_epochs 1, eta 3."""
+    """The scheduler ``config.scheduler`` names (one of ``space.config.SCHEDULERS``, each built by
+    its entry in ``BUILDERS``)."""
+    return BUILDERS[config.scheduler.name](config)
+
+
+def _hyperband(config: SearchConfig) -> ASHA:
+    """Hyperband without ``brackets`` gets one bracket per rung plus one that never stops (Li et al.'s
+    s_max + 1), e.g. 4 for epochs 27, min_epochs 1, eta 3."""
     spec = config.scheduler
-    if spec.name == "none":
-        return NoScheduler()
-    brackets = 1
-    if spec.name == "hyperband":
-        default = len(ASHA(config.epochs, spec.min_epochs, spec.eta).rungs(0)) + 1
-        brackets = spec.brackets if spec.brackets is not None else default
-    return ASHA(config.epochs, spec.min_epochs, spec.eta, brackets)
+    default = len(ASHA(config.epochs, spec.min_epochs, spec.eta).rungs(0)) + 1
+    return ASHA(config.epochs, spec.min_epochs, spec.eta, spec.brackets if spec.brackets is not None else default)
 
 
 @dataclass
@@ -120,3 +121,10 @@ class ASHA:
         rungs are rebuilt from the folder, so later decisions match an unbroken one-worker run."""
         for decision in decisions:
             self.recorded.setdefault((self.bracket(trial_id), int(decision["rung"])), []).append(float(decision["value"]))
+
+
+BUILDERS: dict[str, Callable[[SearchConfig], Scheduler]] = {
+    "none": lambda config: NoScheduler(),
+    "asha": lambda config: ASHA(config.epochs, config.scheduler.min_epochs, config.scheduler.eta),
+    "hyperband": _hyperband,
+}
