@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -38,10 +39,11 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc  # say which file could not be written
         raise
-
 
 
 def save_atomic(obj: Any, path: Path, save: Callable[[Any, IO[bytes]], None]) -> None:
@@ -50,5 +52,7 @@ def save_atomic(obj: Any, path: Path, save: Callable[[Any, IO[bytes]], None]) ->
 
     >>> save_atomic({"w": torch.zeros(3)}, run_dir / "best_model.pt", torch.save)   # doctest: +SKIP
     """
-    with atomic_file(path, binary=True) as handle:
-        save(obj, handle)
+    buffer = io.BytesIO()
+    save(obj, buffer)  # serialized first: a failing disk write then raises OSError (torch's zip writer would
+    with atomic_file(path, binary=True) as handle:  # turn it into a RuntimeError from inline_container)
+        handle.write(buffer.getbuffer())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,21 @@ class Dataset:
             "input_dim": self.input_dim,
             "num_classes": self.num_classes,
             **self.info,
+            "sha256": self.digest(),
         }
+
+    def digest(self) -> str:
+        """sha256 of every split's tensors (shapes, types and values): what the search trains on, so
+        ``hpsearch resume`` can refuse to continue on data that changed since the run began."""
+        digest = hashlib.sha256()
+        for tensor in (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test):
+            if tensor is None:
+                digest.update(b"none")
+                continue
+            array = tensor.detach().cpu().contiguous().numpy()
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+        return digest.hexdigest()
 
 
 def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -104,12 +104,13 @@ class Bookkeeper:
         trial = book.trial
         result.decisions = list(book.decisions)
         result.rung = book.decisions[-1]["rung"] if book.decisions else None
+        self.outcome.trials = sorted([*self.outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
+        # best_model.pt before result.json: killed between the two, the trial is not final and runs again
+        self.keeper.trial_finished(trial, result, self.outcome.best, weights)
         self.store.write_result(trial.id, result.to_dict())
         (self.store.trial_dir(trial.id) / CHECKPOINT).unlink(missing_ok=True)
         del self.open[trial.id]
         self.observer.trial_finished(trial, result)
-        self.outcome.trials = sorted([*self.outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
-        self.keeper.trial_finished(trial, result, self.outcome.best, weights)
         write_trials_csv(self.config, self.store, self.outcome)
 
     def interrupt(self) -> list[int]:

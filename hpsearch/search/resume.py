@@ -3,7 +3,7 @@
 A trial is kept when its result.json says completed, stopped (by the scheduler), diverged or
 failed: those are final, and rerunning them would only spend time to reach the same record.
 Anything else (no result.json, a result marked interrupted) is pending: it continues from its last
-rung checkpoint when it has one (see driver.py), else it runs again from scratch. The config comes from the
+rung checkpoint when it has one (see checkpoints.py), else it runs again from scratch. The config comes from the
 folder's config.yaml, checked against the sha256 run.json recorded when the run began, so a
 resumed search can only be the search that was started.
 """
@@ -11,10 +11,12 @@ resumed search can only be the search that was started.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpsearch import __version__
 from hpsearch.errors import ConfigError, RunDirError
 from hpsearch.runs.records import FINAL_STATUSES, TrialResult
 from hpsearch.runs.store import RunRecord, TrialRecord, text_sha256
@@ -35,11 +37,13 @@ def load_resumable(root: Path) -> ResumeState:
     if not root.is_dir():
         raise RunDirError(f"{root} is not a folder; give a run folder such as runs/<name>-<timestamp>")
     if (root / "config.yaml").exists() and not (root / "run.json").exists():
-        raise RunDirError(f"{root} was stopped before its run.json was written, so no trial ran; remove the "
-                          f"folder and start the search again with: hpsearch run {root / 'config.yaml'}")
+        return _never_started(root)
     record = RunRecord(root)
+    _check_version(root, record.info)
     config = _checked_config(root, record.info)
     trials = {t.id: t for t in record.trials}
+    for found in trials.values():
+        _check_understood(found)
     done: list[tuple[Trial, TrialResult]] = []
     pending: list[int] = []
     for trial_id in range(config.trials):
@@ -51,6 +55,42 @@ def load_resumable(root: Path) -> ResumeState:
         else:
             pending.append(trial_id)
     return ResumeState(config, record.info, done, pending)
+
+
+def _never_started(root: Path) -> ResumeState:
+    """Killed between config.yaml and run.json (both written before any trial): no trial ran, so the
+    search starts from the beginning with the config it was given (resume writes run.json anew)."""
+    try:
+        config = load_config(root / "config.yaml")
+    except ConfigError as exc:
+        raise RunDirError(f"{root / 'config.yaml'} cannot be resumed: {exc}") from None
+    return ResumeState(config, {}, [], list(range(config.trials)))
+
+
+def _check_version(root: Path, info: dict[str, Any]) -> None:
+    """A folder written by a newer hpsearch may hold what this one does not understand: refuse it."""
+    theirs = str((info.get("versions") or {}).get("hpsearch", "0"))
+    if _version_tuple(theirs) > _version_tuple(__version__):
+        raise RunDirError(f"{root / 'run.json'} was written by hpsearch {theirs}, newer than this {__version__}; "
+                          f"resume it with hpsearch {theirs} or later")
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def _check_understood(found: TrialRecord) -> None:
+    """Never delete what cannot be read: a result.json that is not a result this version knows (an
+    unknown status, a damaged file) stops the resume instead of sending the trial to be retrained."""
+    path = found.path / "result.json"
+    if path.exists() and found.result is None:
+        try:
+            status = json.loads(path.read_text(encoding="utf-8")).get("status")
+            what = f"a trial status this hpsearch does not know ({status!r})"
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            what = "something that is not a trial result (damaged?)"
+        raise RunDirError(f"{path} holds {what}; resume refuses to retrain or delete it: resume with the hpsearch "
+                          f"version that wrote the folder, or move trial {found.id}'s folder away to run it again")
 
 
 def _checked_config(root: Path, info: dict[str, Any]) -> SearchConfig:

@@ -20,11 +20,11 @@ from typing import Any
 import torch
 
 from hpsearch.data import prepare_data
-from hpsearch.errors import ConfigError, Problem, SearchInterrupted
+from hpsearch.errors import ConfigError, Problem, RunDirError, SearchInterrupted
 from hpsearch.formatting import duration
 from hpsearch.runs.records import SearchResult, TrialResult
 from hpsearch.runs.runlock import RunLock
-from hpsearch.runs.store import RunStore
+from hpsearch.runs.store import RunStore, text_sha256
 from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_trials_csv
 from hpsearch.search.bookkeeper import Bookkeeper
 from hpsearch.search.checkpoints import rebuild_rungs
@@ -62,15 +62,19 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
 
     def begin() -> None:
-        digest = store.write_config(config_to_dict(config))
-        info.update({"started": now(), "ended": None, "device": str(found[0]), "versions": versions(),
-                     "argv": sys.argv, "data": execution.dataset.summary(), "config_sha256": digest})
-        if devices:
-            info["devices"] = [str(d) for d in found]
+        _new_run_info(info, store.write_config(config_to_dict(config)), execution, devices)
         store.write_run_info(info)
 
     with _locked(store.root, observer):
         return _run(config, store, info, execution, list(range(config.trials)), [], observer, limit, begin, executor)
+
+
+def _new_run_info(info: dict[str, Any], config_sha256: str, execution: Execution, devices: list[str] | None) -> None:
+    """run.json as a search begins: what ran where, on which data (its sha256), with which config."""
+    info.update({"started": now(), "ended": None, "device": str(execution.devices[0]), "versions": versions(),
+                 "argv": sys.argv, "data": execution.dataset.summary(), "config_sha256": config_sha256})
+    if devices:
+        info["devices"] = [str(d) for d in execution.devices]
 
 
 def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
@@ -93,9 +97,13 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
             return SearchResult(root, info["status"], state.done, limit.elapsed(), config.trials)
         found = _devices(config, devices)
         execution = Execution(prepare_data(config), found, workers or config.workers, config.threads)
+        _check_same_data(config, info, execution)
         store.remove_temp_files()
 
         def begin() -> None:
+            if not info:  # killed before its run.json was written: it starts now
+                info.update(name=config.name, seed=config.seed, status="running")
+                _new_run_info(info, text_sha256((root / "config.yaml").read_text(encoding="utf-8")), execution, devices)
             info.update(status="running", ended=None)
             info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv})
             store.write_run_info(info)
@@ -132,7 +140,25 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
             write_trials_csv(config, store, outcome)
         close_run(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome) from None
+    except OSError as exc:  # the folder cannot be written (disk full, read-only): the run's failure, never a trial's
+        _close_after_write_failure(config, store, info, outcome, book, limit)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise RunDirError(f"cannot write the run folder {store.root}{where}: {exc.strerror or exc}; free space or "
+                          f"fix permissions, then continue with: hpsearch resume {store.root}") from None
     return _close(config, store, info, execution, outcome, left, limit)
+
+
+def _close_after_write_failure(config: SearchConfig, store: RunStore, info: dict[str, Any], outcome: SearchResult,
+                               book: Bookkeeper | None, limit: TimeLimit) -> None:
+    """Mark what can still be marked (the disk may still be full): open trials interrupted, the run too."""
+    try:
+        outcome.status, outcome.seconds = "interrupted", limit.elapsed()
+        if book is not None:
+            outcome.interrupted = book.interrupt()
+            write_trials_csv(config, store, outcome)
+        close_run(store, info, outcome, "interrupted")
+    except OSError:
+        pass  # resume treats a trial without result.json, and a run.json saying running, as interrupted
 
 
 def _close(config: SearchConfig, store: RunStore, info: dict[str, Any], execution: Execution, outcome: SearchResult,
@@ -151,6 +177,16 @@ def _close(config: SearchConfig, store: RunStore, info: dict[str, Any], executio
         outcome.test = evaluate_on_test(store.root, execution.dataset, execution.devices[0], outcome.best[0].id)
     close_run(store, info, outcome, outcome.status)
     return outcome
+
+
+def _check_same_data(config: SearchConfig, info: dict[str, Any], execution: Execution) -> None:
+    """Resume trains only on the data the run began with (run.json's data.sha256, when recorded)."""
+    recorded = (info.get("data") or {}).get("sha256")
+    if recorded is not None and recorded != execution.dataset.digest():
+        what = config.data.path or config.data.root or f"the {config.data.dataset} dataset"
+        raise RunDirError(f"the data changed since the run began ({what} no longer gives the examples recorded in "
+                          f"run.json's data.sha256); resume never mixes two datasets in one run: restore the data, "
+                          f"or start a new search")
 
 
 def _devices(config: SearchConfig, devices: list[str] | None) -> list[torch.device]:
