@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +37,75 @@ _LineLoader.add_constructor(
 )
 
 
+MAX_BYTES = 1_000_000  # a config is a few hundred bytes; anything near this is not one
+MAX_NODES = 100_000  # values after expanding aliases: a 500-byte "billion laughs" expands to 10**9
+MAX_DEPTH = 50  # nesting levels; real configs use 4
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse ``path``; a missing file or malformed YAML becomes a ConfigError naming file and line."""
+    """Parse ``path``; a missing file or malformed YAML becomes a ConfigError naming file and line.
+
+    Only a regular file of at most MAX_BYTES is read (a FIFO or /dev/zero would block or never end),
+    and its YAML is bounded before it is built: aliases that expand past MAX_NODES values, or
+    nesting deeper than MAX_DEPTH, are refused, so no config can make hpsearch use unbounded memory.
+    """
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}", source=str(path)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file: {exc}", source=str(path)) from None
-    try:
-        return yaml.load(text, Loader=_LineLoader)
+        node = yaml.compose(text, Loader=_LineLoader)
+        _check_size(node)
+        return None if node is None else _LineLoader(text).construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([Problem("", f"malformed YAML: {problem}", line)], str(path)) from None
+    except RecursionError:
+        raise ConfigError([Problem("", f"nested more than {MAX_DEPTH} levels deep")], str(path)) from None
+    except _TooBig as exc:
+        raise ConfigError([Problem("", str(exc), exc.line)], str(path)) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"cannot read config file: {path} is not a regular file", source=str(path))
+        if info.st_size > MAX_BYTES:
+            raise ConfigError(f"cannot read config file: {info.st_size} bytes is not a config (at most {MAX_BYTES})",
+                              source=str(path))
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, a symlink loop, not UTF-8
+        raise ConfigError(f"cannot read config file: {exc}", source=str(path)) from None
+
+
+class _TooBig(Exception):
+    def __init__(self, message: str, node: yaml.Node) -> None:
+        super().__init__(message)
+        self.line = node.start_mark.line + 1
+
+
+def _check_size(root: yaml.Node | None) -> None:
+    """Count the values ``root`` expands to (an alias counts its whole target again) and its depth,
+    without building anything; iterative, so depth itself cannot exhaust the stack."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _TooBig(f"nested more than {MAX_DEPTH} levels deep", node)
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+            node.value if isinstance(node, yaml.SequenceNode) else [])
+        if children_done or not children:
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_NODES:
+                raise _TooBig(f"expands to more than {MAX_NODES} values (YAML aliases?); a config needs far fewer", node)
+        elif id(node) not in sizes:
+            stack.append((node, depth, True))
+            stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
 
 
 def line_of(mapping: Any, key: str) -> int | None:
