@@ -67,6 +67,8 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
                      "argv": sys.argv, "data": execution.dataset.summary(), "config_sha256": digest})
         if devices:
             info["devices"] = [str(d) for d in found]
+        if config.refined_from is not None:  # the coarse run this search zooms in on (hpsearch refine)
+            info["refined_from"] = {"run": config.refined_from, "trials": config.refined_trials}
         store.write_run_info(info)
 
     with _locked(store.root, observer):
