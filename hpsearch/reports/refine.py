@@ -108,8 +108,8 @@ def describe_range(name: str, dist: Distribution) -> str:
 
 def scored_trials(run: RunRecord) -> list[TrialRecord]:
     """Completed and stopped trials with a validation accuracy, best first (earliest on ties)."""
-    done = [t for t in run.trials if t.status in BEST_STATUSES and (t.result or {}).get("val_acc") is not None]
-    return sorted(done, key=lambda t: (-(t.result or {})["val_acc"], t.id))
+    done = [t for t in run.trials if t.status in BEST_STATUSES and t.result is not None and t.result.val_acc is not None]
+    return sorted(done, key=lambda t: (-t.result.val_acc, t.id))  # type: ignore[union-attr,operator]
 
 
 def pick_top(run: RunRecord, top: int | None) -> tuple[list[TrialRecord], list[TrialRecord], str]:
