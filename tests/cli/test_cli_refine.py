@@ -84,3 +84,18 @@ def test_coarse_to_fine_end_to_end(tmp_path, write_config):
     assert shown.exit_code == 0, shown.output
     assert "coarse to fine: fine was refined from coarse around its trials" in shown.output
     assert "coarse: coarse" in shown.output and "epochs trained" in shown.output
+
+
+def test_refine_does_not_import_torch(run):
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    code = ("import sys\nfrom hpsearch.cli.main import main\n"
+            f"main(['refine', {str(run)!r}, '--out', '-'], standalone_mode=False)\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("NO-TORCH")
