@@ -60,8 +60,8 @@ def search(raw: dict[str, Any], folder: Path) -> RunRecord:
 
 
 def best_and_epochs(*runs: RunRecord) -> tuple[float, int]:
-    accs = [(t.result or {}).get("val_acc") for r in runs for t in r.trials]
-    epochs = sum((t.result or {}).get("epochs_trained") or 0 for r in runs for t in r.trials)
+    accs = [t.result.val_acc for r in runs for t in r.trials if t.result is not None]
+    epochs = sum(t.result.epochs_trained or 0 for r in runs for t in r.trials if t.result is not None)
     return max(a for a in accs if a is not None), epochs
 
 

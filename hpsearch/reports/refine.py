@@ -16,7 +16,8 @@ and ``one_minus_log_uniform``; linear otherwise):
 - ``fixed`` stays fixed, the space keeps the file's order (the declared importance order), and a
   conditional parameter no refined optimizer uses leaves the space.
 
-The result is an ordinary config (``hpsearch run`` runs it as it is) that records ``refined_from``.
+The result is an ordinary config (``hpsearch run`` runs it as it is) that records ``refined_from``
+(the run folder) and ``refined_trials`` (the top trials).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Refinement:
             if key == "space":  # one line per parameter, in the declared order, as the README writes them
                 body.append("space:" if value else "space: {}")
                 body += [f"  {name}: {_flow(spec)}" for name, spec in value.items()]
-            elif isinstance(value, dict):
+            elif isinstance(value, dict | list):
                 body.append(f"{key}: {_flow(value)}")
             else:
                 body.append(yaml.safe_dump({key: value}, default_flow_style=False).rstrip())

@@ -37,7 +37,7 @@ def test_out_dash_prints_the_yaml_alone_on_stdout(run, tmp_path):
     result = CliRunner().invoke(main, ["refine", str(run), "--top", "4", "--trials", "5", "--out", "-"])
     assert result.exit_code == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert config["trials"] == 5 and config["refined_from"]["trials"] == [11, 10, 9, 8]
+    assert config["trials"] == 5 and config["refined_trials"] == [11, 10, 9, 8]
     assert "->" in result.stderr and not (run / "fake-refined.yaml").exists()
 
 

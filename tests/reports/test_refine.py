@@ -127,7 +127,7 @@ def test_failed_trials_do_not_count_and_the_best_leads(tmp_path):
         FakeTrial({"lr": 10 ** (-3 + i / 4)}, [(0.5 + 0.01 * i, 0.5 + 0.01 * i)]) for i in range(8)]
     refined = refine_run(RunRecord(make_run(tmp_path / "r", trials, space={"lr": LR})), top=2)
     assert [t.id for t in refined.top] == [8, 7] and refined.scored == 8
-    assert refined.config.refined_from is not None and refined.config.refined_from.trials == (8, 7)
+    assert refined.config.refined_trials == [8, 7]
 
 
 def test_a_run_being_written_is_refused(tmp_path):
@@ -150,7 +150,8 @@ def test_the_written_file_reads_back_as_the_same_config(tmp_path):
     again = load_config(path)
     assert again == refined.config.__class__(**{**refined.config.__dict__, "source": str(path)})
     assert again.trials == 7 and again.seed == 1 and again.name == "fake-refined"
-    assert again.refined_from.run == str((tmp_path / "run").resolve())
+    assert again.refined_from == str((tmp_path / "run").resolve())
+    assert "refined_trials: [0, 1, 2]" in path.read_text()
     assert "# refining" in path.read_text() and "lr: {distribution: log_uniform, low: " in path.read_text()
 
 
