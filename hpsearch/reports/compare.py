@@ -17,6 +17,9 @@ from typing import Any
 from hpsearch.errors import HpsearchError
 from hpsearch.formatting import format_value, pct, plural, signed_pct
 from hpsearch.reports.diagnosis import Diagnosis, advice, diagnose, summarize
+from hpsearch.reports.ranges import edges
+from hpsearch.reports.refine import MIN_COMPLETED
+from hpsearch.reports.stages import stages
 from hpsearch.reports.tables import render_table
 from hpsearch.runs.records import BEST_STATUSES, STATUS_ORDER, TrialStatus, best_of
 from hpsearch.runs.store import RunRecord, TrialRecord
@@ -166,13 +169,25 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
     diagnosis = best.diagnosis or diagnose(0.0, 0.0)  # never None: ``done`` holds diagnosed rows only
     lines.append(f"  best trial {best.trial:04d} (val acc {pct(best.val_acc)}): {diagnosis.describe()}")
     trial = run.trial(best.trial)
-    tips = advice(diagnosis, trial.hyperparameters, best.best_epoch, trial.result.epochs_trained if trial.result else None)
-    lines.append("  try next: " + "; or ".join(tips))
+    at = edges(run.search_config().space, trial.params)
+    tips = advice(diagnosis, trial.hyperparameters, best.best_epoch, trial.result.epochs_trained if trial.result else None, at)
+    lines.append("  try next: " + "; or ".join([*tips, *refine_tip(run, len(done), at)]))
     if target == 0:
         lines.append("  (target_error is 0, so all error counts as avoidable bias; set target_error in the config "
                      f"(or run hpsearch compare {run.root} --target-error X) to the error a person or the best known "
                      "model gets on this data)")
     return lines
+
+
+def refine_tip(run: RunRecord, scored: int, at: dict[str, str | None]) -> list[str]:
+    """``hpsearch refine RUN`` when it is the sensible next step: a space to zoom in on and enough
+    completed trials for a top quarter to mean something; it names the ranges whose edge the best sits at."""
+    if not at or scored < MIN_COMPLETED:
+        return []
+    crowded = [f"{name} ({'top' if where == 'high' else 'bottom'})" for name, where in at.items() if where]
+    why = (f"widen the range: the best sits at an edge of {', '.join(crowded)}, which refine extends"
+           if crowded else "the best sits inside every range: search around the top trials more densely")
+    return [f"coarse to fine: hpsearch refine {run.root} ({why})"]
 
 
 def compare(runs: Sequence[RunRecord], sort: str = "val_acc", top: int | None = None, fmt: str = "table",
@@ -192,5 +207,6 @@ def compare(runs: Sequence[RunRecord], sort: str = "val_acc", top: int | None = 
         footer.append(f"(top {len(shown)} of {len(rows)} trials by {sort})")
     for run, run_rows in per_run:
         footer += ["", *run_summary(run, run_rows, target_error)]
+    footer += stages(runs, markdown=fmt == "markdown")
     return "\n".join([text, *footer])
 

@@ -74,13 +74,29 @@ def diagnose(train_acc: float, val_acc: float, target_error: float = 0.0, val_ex
     return Diagnosis(train_error, val_error, target_error, bias, variance, margin, label)
 
 
+def bigger_model(hyperparameters: Mapping[str, Any], edges: Mapping[str, str | None] | None) -> str:
+    """The "bigger model" tip. ``edges`` maps each searched parameter to the edge of its range the
+    trial's value sits at (``ranges.edges``), None inside; "widen the range" only for a value at the top."""
+    now = f"hidden_units {hyperparameters.get('hidden_units', '?')}, layers {hyperparameters.get('layers', '?')} now"
+    if edges is None:
+        return f"a bigger model ({now})"
+    names = ("hidden_units", "layers")
+    at_top = [n for n in names if edges.get(n) == "high"]
+    if at_top:
+        return f"a bigger model ({now}; {' and '.join(at_top)} at the top of the searched range: widen the range upward)"
+    unsearched = [n for n in names if n not in edges]
+    if unsearched:
+        return f"a bigger model ({now}; {' and '.join(unsearched)} not searched: raise or search {'it' if len(unsearched) == 1 else 'them'})"
+    return f"a bigger model ({now}, inside the searched ranges)"
+
+
 def advice(diagnosis: Diagnosis, hyperparameters: Mapping[str, Any], best_epoch: int | None,
-           epochs_trained: int | None) -> list[str]:
+           epochs_trained: int | None, edges: Mapping[str, str | None] | None = None) -> list[str]:
     """What to try next for a trial with this diagnosis, most promising first, skipping what the
-    trial already does (no "add batch norm" when batch norm is on)."""
+    trial already does (no "add batch norm" when batch norm is on). ``edges``: see ``bigger_model``."""
     h = hyperparameters
     if diagnosis.label == HIGH_BIAS:
-        tips = [f"a bigger model (hidden_units {h.get('hidden_units', '?')}, layers {h.get('layers', '?')} now: widen the range upward)"]
+        tips = [bigger_model(h, edges)]
         if best_epoch is not None and best_epoch == epochs_trained:
             tips.append(f"train longer: the best epoch was the last ({best_epoch}), so accuracy was still rising")
         else:

@@ -12,6 +12,7 @@ from hpsearch.errors import RunDirError
 from hpsearch.formatting import duration, format_value, pct, signed_pct
 from hpsearch.reports.compare import target_of, trial_diagnosis
 from hpsearch.reports.diagnosis import advice
+from hpsearch.reports.ranges import edges
 from hpsearch.reports.tables import render_table
 from hpsearch.runs.records import EpochMetrics
 from hpsearch.runs.store import RunRecord, TrialRecord, open_trial
@@ -92,7 +93,8 @@ def show_trial(run: RunRecord, trial: TrialRecord, target_error: float | None = 
     diagnosis = trial_diagnosis(run, trial, target_of(run, target_error))
     if diagnosis is not None:
         lines.append(f"diagnosis: {diagnosis.describe()}")
-        lines.append("try next: " + "; or ".join(advice(diagnosis, h, best_epoch, epochs_trained)))
+        at = edges(run.search_config().space, trial.params)
+        lines.append("try next: " + "; or ".join(advice(diagnosis, h, best_epoch, epochs_trained, at)))
     epochs = trial.metrics()
     lines += ["", curve_table(epochs, best_epoch) if epochs else "no epoch finished yet"]
     return "\n".join(lines)

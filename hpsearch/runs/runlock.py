@@ -115,3 +115,16 @@ class RunLock:
             self.path.unlink(missing_ok=True)
             self.held = False
 
+
+
+def active_writer(root: Path) -> str | None:
+    """Who is writing ``root`` now (``process 123 on host``), or None when nobody is: no lock, or a
+    stale one whose process no longer runs. A lock from another host counts as held, as in ``acquire``."""
+    lock = RunLock(root)
+    owner = lock._read()
+    if owner is None:
+        return None
+    pid, host = owner.get("pid"), owner.get("host")
+    if isinstance(pid, int) and host == socket.gethostname() and not pid_alive(pid):
+        return None
+    return f"process {pid} on {host}"

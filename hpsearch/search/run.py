@@ -62,19 +62,22 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
 
     def begin() -> None:
-        _new_run_info(info, store.write_config(config_to_dict(config)), execution, devices)
+        _new_run_info(info, config, store.write_config(config_to_dict(config)), execution, devices)
         store.write_run_info(info)
 
     with _locked(store.root, observer):
         return _run(config, store, info, execution, list(range(config.trials)), [], observer, limit, begin, executor)
 
 
-def _new_run_info(info: dict[str, Any], config_sha256: str, execution: Execution, devices: list[str] | None) -> None:
+def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str, execution: Execution,
+                  devices: list[str] | None) -> None:
     """run.json as a search begins: what ran where, on which data (its sha256), with which config."""
     info.update({"started": now(), "ended": None, "device": str(execution.devices[0]), "versions": versions(),
                  "argv": sys.argv, "data": execution.dataset.summary(), "config_sha256": config_sha256})
     if devices:
         info["devices"] = [str(d) for d in execution.devices]
+    if config.refined_from is not None:  # the coarse run this search zooms in on (hpsearch refine)
+        info["refined_from"] = {"run": config.refined_from, "trials": config.refined_trials}
 
 
 def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
@@ -103,7 +106,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
         def begin() -> None:
             if not info:  # killed before its run.json was written: it starts now
                 info.update(name=config.name, seed=config.seed, status="running")
-                _new_run_info(info, text_sha256((root / "config.yaml").read_text(encoding="utf-8")), execution, devices)
+                _new_run_info(info, config, text_sha256((root / "config.yaml").read_text(encoding="utf-8")), execution, devices)
             info.update(status="running", ended=None)
             info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv})
             store.write_run_info(info)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.errors import ConfigError
-from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_number
+from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_int, is_number
 from hpsearch.space.hyperparams import HYPERPARAMETERS, OPTIMIZERS
 from hpsearch.space.keys import (
     BOOLEAN,
@@ -43,6 +43,8 @@ DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file") 
 VISION_DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
 FILE_SUFFIXES = (".npz", ".pt", ".csv")
 SCHEDULERS = ("none", "asha", "hyperband")  # what hpsearch.search.schedulers.make_scheduler builds
+TRIAL_IDS = Check(lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 0 for t in v),
+                  "a non-empty list of trial ids (integers >= 0)")
 
 
 _VISION_WHO = f"the torchvision datasets ({', '.join(VISION_DATASETS)})"
@@ -111,6 +113,9 @@ class SearchConfig:
     scheduler: SchedulerConfig = section(SchedulerConfig, "early stopping", shown="`{name: none}`")
     workers: int = key(1, integer_at_least(1), "trials trained at once, each in its own process")
     threads: int = key(1, integer_at_least(1), "torch CPU threads per trial: fixed, so metrics do not depend on workers")
+    # written by ``hpsearch refine``; both copied into the new run's run.json
+    refined_from: str | None = key(None, optional(text("a run folder path")), "the run folder this config was refined from")
+    refined_trials: list[int] | None = key(None, optional(TRIAL_IDS), "the top trials of refined_from whose values the ranges follow")
     source: str | None = None  # not a key: the file it was read from, for messages
 
     def with_absolute_paths(self) -> SearchConfig:

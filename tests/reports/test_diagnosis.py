@@ -52,3 +52,16 @@ def test_advice_for_bias_says_train_longer_when_still_rising():
 def test_summarize_counts_labels():
     ds = [diagnose(0.7, 0.69), diagnose(0.99, 0.85), diagnose(0.7, 0.7)]
     assert summarize(ds) == "2 high bias, 1 high variance"
+
+
+@pytest.mark.parametrize(("edges", "says", "never"), [
+    ({"hidden_units": "high", "layers": None}, "hidden_units at the top of the searched range: widen the range upward", None),
+    ({"hidden_units": None, "layers": None}, "inside the searched ranges", "widen"),
+    ({"hidden_units": "low", "layers": None}, "inside the searched ranges", "widen"),
+    ({"lr": None}, "hidden_units and layers not searched: raise or search them", "widen"),
+    (None, "a bigger model (hidden_units 128, layers 2 now)", "widen"),
+])
+def test_widen_the_range_only_when_the_best_sits_at_its_top(edges, says, never):
+    tip = advice(diagnose(0.70, 0.69), BASE, 2, 5, edges)[0]
+    assert says in tip
+    assert never is None or never not in tip
