@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -179,3 +180,19 @@ def test_the_report_is_written_to_out_and_the_run_folder_is_left_alone(tmp_path)
     assert out.exists() and sorted(p.name for p in root.rglob("*")) == before
     shutil.rmtree(root)
     assert out.read_text().startswith("<!DOCTYPE html>")  # nothing in it points back at the run folder's files
+
+
+def test_report_does_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    root = make_run(tmp_path / "run", trials(), space=SPACE, fixed={"optimizer": "sgd"})
+    code = ("import sys\nfrom hpsearch.cli.main import main\n"
+            f"main(['report', {str(root)!r}], standalone_mode=False)\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(Path.home())}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("NO-TORCH")
