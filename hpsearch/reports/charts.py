@@ -75,7 +75,7 @@ def learning_curves(view: RunView) -> dict[str, Any] | None:
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("accuracy %:Q", scale=alt.Scale(zero=False)),
         color=alt.Color("trial:N", legend=alt.Legend(title="trial")),
-        strokeDash=alt.StrokeDash("split:N", sort=["validation", "train"], legend=alt.Legend(title="line", symbolType="stroke", symbolStrokeColor="#333", symbolStrokeWidth=2)),
+        strokeDash=alt.StrokeDash("split:N", sort=["validation", "train"], legend=None),
         tooltip=["trial:N", "epoch:Q", "split:N", "accuracy %:Q"],
     )
     title = alt.TitleParams("", subtitle=f"the {len(view.top())} trials with the best validation accuracy; "
