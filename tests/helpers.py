@@ -32,18 +32,22 @@ SPACE = {
 class FakeTrial:
     params: dict[str, Any]
     curve: list[tuple[float, float]] = field(default_factory=list)  # (train_acc, val_acc) per epoch
-    status: TrialStatus | str = TrialStatus.COMPLETED  # completed | diverged | failed | running (no result.json)
+    status: TrialStatus | str = TrialStatus.COMPLETED  # completed | stopped | diverged | failed | running (no result.json)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # a scheduler's rung decisions (schedulers.Decision)
 
 
 def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None = None, target_error: float = 0.0,
-             fixed: dict[str, Any] | None = None, val_examples: int = 1000) -> Path:
+             fixed: dict[str, Any] | None = None, val_examples: int = 1000, scheduler: dict[str, Any] | None = None,
+             run_status: str = "completed") -> Path:
     """Write a run folder at ``root`` holding ``trials``; returns ``root``."""
     raw = {"name": "fake", "trials": len(trials), "epochs": 3, "target_error": target_error,
            "fixed": fixed or {}, "space": space if space is not None else SPACE}
+    if scheduler is not None:
+        raw["scheduler"] = scheduler
     config = parse_config(raw)
     store = RunStore.create(root, "fake")
     store.write_config(config_to_dict(config))
-    store.write_run_info({"name": "fake", "seed": 0, "status": "completed",
+    store.write_run_info({"name": "fake", "seed": 0, "status": run_status,
                           "data": {"dataset": "synthetic", "train": 4 * val_examples, "val": val_examples,
                                    "input_dim": 40, "num_classes": 5}})
     for i, trial in enumerate(trials):
@@ -54,7 +58,8 @@ def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None =
         status = TrialStatus(trial.status)
         if status is TrialStatus.RUNNING:
             continue
-        result = TrialResult(status, seconds=1.5 * (i + 1), num_parameters=1000, epochs=epochs)
+        result = TrialResult(status, seconds=1.5 * (i + 1), num_parameters=1000, epochs=epochs,
+                             decisions=trial.decisions)
         if status is TrialStatus.FAILED:
             result.error = "RuntimeError: planted failure"
         else:

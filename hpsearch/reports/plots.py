@@ -13,6 +13,7 @@ Files written:
 from __future__ import annotations
 
 import importlib.util
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from hpsearch.runs.store import RunRecord, TrialRecord
 from hpsearch.space.distributions import Choice, Distribution, OneMinusLogUniform
 
 TOP_CURVES = 5
-INSTALL_HINT = "pip install 'hpsearch[plot]' (or: pip install matplotlib)"
+INSTALL_HINT = 'pip install -e ".[plot]" (from a checkout; or: pip install matplotlib)'
 
 
 class MissingExtraError(HpsearchError):
@@ -84,7 +85,10 @@ def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[Tri
         xs = [1 - v for v in values]
         ax.set_xscale("log")
         ax.invert_xaxis()  # larger momentum to the right, as on the parameter's own scale
-        name = f"1 - {name} (log, reversed: {name} grows to the right)"
+        ticks = log_ticks(1 - dist.high, 1 - dist.low)  # labelled with the parameter itself: 0.9, 0.99, 0.999
+        ax.set_xticks(ticks, [f"{1 - t:.6g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(_ticker().NullFormatter())  # no minor labels to overprint the major ones
+        name = f"{name} (log scale of 1 - {name})"
     else:
         xs = [float(v) for v in values]
         integer = all(isinstance(v, int) for v in values)
@@ -94,7 +98,10 @@ def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[Tri
             if integer and values:  # ticks at powers of two, written 64, 128, 256
                 ticks = [2**k for k in range(12) if min(values) / 2 <= 2**k <= max(values) * 2]
                 ax.set_xticks(ticks, [str(t) for t in ticks])
-                ax.xaxis.set_minor_formatter(_ticker().NullFormatter())
+            elif values:
+                ticks = log_ticks(min(min(xs), getattr(dist, "low", min(xs))), max(max(xs), getattr(dist, "high", max(xs))))
+                ax.set_xticks(ticks, [format_value(name.split(" ")[0], t) for t in ticks])
+            ax.xaxis.set_minor_formatter(_ticker().NullFormatter())
         elif integer:
             ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
     styles = {"trial": {"marker": "o", "color": "tab:blue"}, "diverged": {"marker": "x", "color": "tab:red"},
@@ -106,6 +113,27 @@ def _param_panel(ax: Any, name: str, dist: Distribution | None, trials: list[Tri
             ax.scatter([x for x, _ in picked], [y for _, y in picked], zorder=3, **style)
     ax.set_xlabel(name)
     ax.grid(alpha=0.3)
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """At most 5 ticks for a log axis from ``low`` to ``high``: the powers of ten inside, or 1, 2
+    and 5 times them when fewer than 2 fall inside (a range narrower than a decade), or the ends.
+
+    >>> log_ticks(1e-4, 1.0)
+    [0.0001, 0.001, 0.01, 0.1, 1.0]
+    >>> log_ticks(0.05, 0.1)
+    [0.05, 0.1]
+    >>> log_ticks(0.065, 0.1)
+    [0.065, 0.0806, 0.1]
+    """
+    start, stop = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    inside = [10.0**k for k in range(start, stop + 1) if low * 0.999 <= 10.0**k <= high * 1.001]
+    if len(inside) < 2:
+        inside = [m * 10.0**k for k in range(start, stop + 1) for m in (1, 2, 5) if low * 0.999 <= m * 10.0**k <= high * 1.001]
+    if len(inside) < 2:  # narrower still: the two ends and their geometric middle
+        inside = [low, math.sqrt(low * high), high]
+    step = -(-len(inside) // 5)
+    return [float(f"{t:.3g}") for t in inside[::step]]
 
 
 def plot_params(run: RunRecord, plt: Any, path: Path) -> None:
@@ -152,29 +180,50 @@ def plot_train_val(run: RunRecord, plt: Any, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 6))
     xs, ys = [_train_acc(t) for t in trials], [_acc(t) for t in trials]
     ax.scatter(xs, ys, color="tab:blue", zorder=3)
-    for t, x, y in zip(trials, xs, ys, strict=True):
-        ax.annotate(f"{t.id:04d}", (x, y), fontsize="x-small", xytext=(3, 3), textcoords="offset points")
     low = min([*xs, *ys]) - 2
     high = max(target, *xs, *ys) + 1
     ax.plot([low, high], [low, high], color="grey", linestyle=":", label="val = train (no variance)")
     ax.axvline(target, color="tab:green", linestyle="--", label=f"target {target:.1f}% (no avoidable bias)")
     ax.set(xlim=(low, high), ylim=(low, high), xlabel="train accuracy (%)", ylabel="validation accuracy (%)")
-    ax.set_title("bias: distance left of the target; variance: distance below the diagonal", fontsize="small")
+    ax.set_title("bias: distance left of the target; variance: distance below the diagonal\n"
+                 "labelled: the best trials, where a label fits without covering another", fontsize="small")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper left")
+    order = sorted(range(len(trials)), key=lambda i: (-ys[i], trials[i].id))  # best first: they get the room
+    _label_points(fig, ax, [(f"{trials[i].id:04d}", xs[i], ys[i]) for i in order])
     _save(fig, plt, path)
+
+
+def _label_points(fig: Any, ax: Any, labels: list[tuple[str, float, float]]) -> None:
+    """Label points in the order given, each at the first of a few offsets where it overlaps no
+    label already placed and no other point; a label with no free place is left out (the points
+    of a dense cluster would otherwise be buried under merged numbers)."""
+    renderer = fig.canvas.get_renderer()
+    points = [ax.transData.transform((x, y)) for _, x, y in labels]
+    placed: list[Any] = []
+    for text, x, y in labels:
+        for dx, dy, ha in ((4, 4, "left"), (4, -11, "left"), (-4, 4, "right"), (-4, -11, "right")):
+            note = ax.annotate(text, (x, y), fontsize="x-small", xytext=(dx, dy), textcoords="offset points", ha=ha)
+            box = note.get_window_extent(renderer).expanded(1.1, 1.2)
+            if not any(box.overlaps(other) for other in placed) and not any(
+                    box.contains(px, py) for px, py in points) and ax.bbox.contains(*box.p0) and ax.bbox.contains(*box.p1):
+                placed.append(box)
+                break
+            note.remove()
 
 
 def plot_batchnorm(run: RunRecord, plt: Any, path: Path) -> None:
     groups = {flag: [_acc(t) for t in _scored(run) if t.params.get("batchnorm") is flag] for flag in (False, True)}
     fig, ax = plt.subplots(figsize=(5, 4.5))
+    labels = []
     for x, flag in enumerate((False, True)):
         accs = groups[flag]
         ax.scatter([x + 0.06 * ((i % 5) - 2) for i in range(len(accs))], accs, alpha=0.7, zorder=3)
         mean = sum(accs) / len(accs)
-        ax.hlines(mean, x - 0.25, x + 0.25, color="black")
-        ax.annotate(f"mean {mean:.1f}% (n={len(accs)})", (x, mean), xytext=(0, 6), textcoords="offset points", ha="center")
-    ax.set_xticks([0, 1], ["batch norm off", "batch norm on"])
+        ax.hlines(mean, x - 0.25, x + 0.25, color="black", zorder=2, label="mean" if x == 0 else None)
+        labels.append(f"batch norm {'on' if flag else 'off'}\nmean {mean:.1f}% (n={len(accs)})")  # under the axis, not over the points
+    ax.legend(fontsize="small", loc="lower right")
+    ax.set_xticks([0, 1], labels)
     ax.set_xlim(-0.6, 1.6)
     ax.set_ylabel("val acc (%)")
     ax.set_title(f"{run.root.name}: batch norm off vs on")
