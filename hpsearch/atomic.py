@@ -22,9 +22,11 @@ FILE_MODE = _file_mode()
 
 
 @contextmanager
-def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
+def atomic_file(path: Path, binary: bool = False, durable: bool = True) -> Iterator[IO[Any]]:
     """Yield a temporary file beside ``path`` (``.<name>.*.tmp``); once the block succeeds it is
-    flushed, fsynced and renamed over ``path``. On any error the temporary file is removed.
+    flushed, fsynced (when ``durable``) and renamed over ``path``. On any error the temporary file is
+    removed. The rename alone makes the write atomic for a process killed at any instant; the fsync
+    (a few ms) also carries it through a power loss, and is kept for files that end something.
 
     >>> with atomic_file(Path("/tmp/example.txt")) as handle:   # doctest: +SKIP
     ...     handle.write("all or nothing")
@@ -37,7 +39,8 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
         with os.fdopen(fd, "wb" if binary else "w", **text_args) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -117,6 +117,8 @@ def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
 def _print_summary(result: Any, err: bool = False) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
     click.echo(f"\n{plural(len(result.trials), 'trial')} in {result.seconds:.1f}s ({counts}); results in {result.run_dir}", err=err)
+    if result.time is not None:
+        click.echo(result.time.line(), err=err)
     if result.stop_reason:
         click.echo(f"stopped: {result.stop_reason}", err=err)
     if result.best is None:

@@ -188,6 +188,38 @@ class BestTrial:
 
 
 @dataclass
+class TimeSplit:
+    """Where a search's wall time went, whatever trained the trials: ``training`` and ``evaluation``
+    add up the epochs (train steps; measuring train and validation accuracy), ``overhead`` is the rest
+    of the workers' time (building models, writing files, starting processes, idle slots) over
+    ``workers`` x ``wall``. Recorded in run.json as ``time`` and printed at the end of ``hpsearch run``."""
+
+    wall: float
+    training: float
+    evaluation: float
+    workers: int
+    trials: int  # trials this invocation started (or continued)
+
+    @property
+    def overhead(self) -> float:
+        return max(0.0, self.wall * self.workers - self.training - self.evaluation)
+
+    def per_trial_ms(self) -> float:
+        return 1000 * self.overhead / max(1, self.trials)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"wall": round(self.wall, 3), "training": round(self.training, 3),
+                "evaluation": round(self.evaluation, 3), "overhead": round(self.overhead, 3),
+                "overhead_per_trial_ms": round(self.per_trial_ms(), 1), "workers": self.workers, "trials": self.trials}
+
+    def line(self) -> str:
+        """``time: 10.2s = 6.1s training + 0.9s evaluation + 3.2s overhead (32 ms a trial, 1 worker)``"""
+        workers = f"{self.workers} worker" + ("s" if self.workers != 1 else "")
+        return (f"time: {self.wall:.1f}s wall x {workers} = {self.training:.1f}s training + {self.evaluation:.1f}s "
+                f"evaluation + {self.overhead:.1f}s overhead ({self.per_trial_ms():.0f} ms a trial)")
+
+
+@dataclass
 class SearchResult:
     run_dir: Path
     status: str  # completed | no_trial_completed | stopped | interrupted
@@ -197,6 +229,7 @@ class SearchResult:
     stop_reason: str | None = None  # why trials were left unstarted (--max-time)
     interrupted: list[int] = field(default_factory=list)  # the trial a signal stopped mid-way, if any
     test: dict[str, Any] | None = None  # the best trial's test-split figures, with --test only
+    time: TimeSplit | None = None  # where this invocation's wall time went
 
     @property
     def best(self) -> tuple[Trial, TrialResult] | None:

@@ -42,9 +42,9 @@ RUN_MARKERS = ("run.json", "config.yaml", "trials")
 R = TypeVar("R")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    with atomic_file(path) as handle:
+    with atomic_file(path, durable=durable) as handle:
         handle.write(text)
 
 
@@ -63,8 +63,8 @@ def to_json(obj: Any) -> str:
     return json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n"
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    write_text_atomic(path, to_json(obj))
+def write_json_atomic(path: Path, obj: Any, durable: bool = True) -> None:
+    write_text_atomic(path, to_json(obj), durable)
 
 
 def read_json(path: Path) -> Any:
@@ -144,12 +144,12 @@ class RunStore:
         write_json_atomic(self.root / "run.json", info)
 
     def write_params(self, trial_id: int, record: TrialParams | Mapping[str, Any]) -> None:
-        write_json_atomic(self.trial_dir(trial_id) / "params.json", _as_dict(record))
+        write_json_atomic(self.trial_dir(trial_id) / "params.json", _as_dict(record), durable=False)
 
     def write_metrics(self, trial_id: int, epochs: Iterable[EpochMetrics | Mapping[str, Any]]) -> None:
         """Rewrite metrics.jsonl whole (it is small), so a kill never leaves a torn last line."""
         lines = "".join(json.dumps(_clean(_as_dict(e)), allow_nan=False) + "\n" for e in epochs)
-        write_text_atomic(self.trial_dir(trial_id) / "metrics.jsonl", lines)
+        write_text_atomic(self.trial_dir(trial_id) / "metrics.jsonl", lines, durable=False)
 
     def write_result(self, trial_id: int, result: TrialResult | Mapping[str, Any]) -> None:
         write_json_atomic(self.trial_dir(trial_id) / "result.json", _as_dict(result))
@@ -160,7 +160,7 @@ class RunStore:
         writer.writeheader()
         for row in rows:
             writer.writerow(_clean(dict(row)))
-        write_text_atomic(self.root / "trials.csv", buffer.getvalue())
+        write_text_atomic(self.root / "trials.csv", buffer.getvalue(), durable=False)
 
 
 class TrialRecord:

@@ -81,4 +81,6 @@ def close_run(store: RunStore, info: dict[str, Any], outcome: SearchResult, stat
         info["stopped"] = outcome.stop_reason
     if outcome.test is not None:
         info["test"] = outcome.test
+    if outcome.time is not None:
+        info["time"] = outcome.time.to_dict()
     store.write_run_info(info)

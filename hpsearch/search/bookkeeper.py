@@ -25,6 +25,8 @@ from hpsearch.training.bestmodel import BestModelKeeper
 from hpsearch.training.segments import EpochEnded, Segment, SegmentEnded
 from hpsearch.training.trainstate import TrainState
 
+CSV_EVERY = 1.0  # seconds between rewrites of trials.csv while trials finish (O(trials) each)
+
 
 @dataclass
 class OpenTrial:
@@ -46,6 +48,10 @@ class Bookkeeper:
     keeper: BestModelKeeper
     starts: dict[int, Checkpoint]  # rung checkpoints that interrupted trials continue from
     open: dict[int, OpenTrial] = field(default_factory=dict)
+    started: int = 0  # trials started (or continued from a checkpoint) by this invocation
+    training: float = 0.0  # seconds of the epochs recorded by this invocation, less their evaluation
+    evaluation: float = 0.0
+    csv_written: float = -CSV_EVERY  # time.monotonic() of the last trials.csv rewrite
 
     def start(self, trial_id: int) -> Segment:
         """Begin trial ``trial_id`` (from its checkpoint, if it has one): write params.json; return its first segment."""
@@ -61,6 +67,7 @@ class Bookkeeper:
         self.store.write_params(trial_id, {"trial": trial.id, "seed": trial.seed, "params": trial.params,
                                            "hyperparameters": trial.hyperparameters})
         self.open[trial_id] = OpenTrial(trial, epochs, list(decisions))
+        self.started += 1
         self.observer.trial_started(trial)
         return self._segment(trial, state)
 
@@ -76,6 +83,8 @@ class Bookkeeper:
         if metrics.epoch <= len(book.epochs):  # a lost segment trained again: the same epoch, already recorded
             return
         book.epochs.append(metrics)
+        self.training += metrics.seconds - metrics.eval_seconds
+        self.evaluation += metrics.eval_seconds
         self.store.write_metrics(book.trial.id, [e.to_dict() for e in book.epochs])
         self.observer.epoch_finished(book.trial, metrics)
         decision = self.scheduler.report(book.trial.id, metrics.epoch, max(e.val_acc for e in book.epochs))
@@ -111,7 +120,9 @@ class Bookkeeper:
         (self.store.trial_dir(trial.id) / CHECKPOINT).unlink(missing_ok=True)
         del self.open[trial.id]
         self.observer.trial_finished(trial, result)
-        write_trials_csv(self.config, self.store, self.outcome)
+        if time.monotonic() - self.csv_written >= CSV_EVERY:  # a live view; run.py rewrites it whole at the end
+            write_trials_csv(self.config, self.store, self.outcome)
+            self.csv_written = time.monotonic()
 
     def interrupt(self) -> list[int]:
         """Mark every open trial ``interrupted`` unless its result.json (final once written) exists;

@@ -22,7 +22,7 @@ import torch
 from hpsearch.data import prepare_data
 from hpsearch.errors import ConfigError, Problem, RunDirError, SearchInterrupted
 from hpsearch.formatting import duration
-from hpsearch.runs.records import SearchResult, TrialResult
+from hpsearch.runs.records import SearchResult, TimeSplit, TrialResult
 from hpsearch.runs.runlock import RunLock
 from hpsearch.runs.store import RunStore, text_sha256
 from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_trials_csv
@@ -126,6 +126,7 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     book: Bookkeeper | None = None
+    slots = execution.workers
     try:
         begin()
         observer.search_started(config, store.root, execution.devices[0])
@@ -135,11 +136,14 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
         keeper = BestModelKeeper(store.root, execution.dataset.input_dim, execution.dataset.num_classes)
         book = Bookkeeper(config, store, scheduler, observer, outcome, keeper, starts)
         with (executor or make_executor)(execution) as running:
+            slots = running.slots
             left = run_loop(book, running, pending, limit)
+            outcome.time = TimeSplit(limit.elapsed(), book.training, book.evaluation, slots, book.started)
     except KeyboardInterrupt:
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
         if book is not None:
             outcome.interrupted = book.interrupt()
+            outcome.time = TimeSplit(limit.elapsed(), book.training, book.evaluation, slots, book.started)
             write_trials_csv(config, store, outcome)
         close_run(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome) from None
