@@ -75,6 +75,11 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def config_text(config: Mapping[str, Any]) -> str:
+    """config.yaml's text for a config in the file's shape (``config_to_dict``)."""
+    return yaml.safe_dump(dict(config), sort_keys=False)
+
+
 def trial_dir_name(trial_id: int) -> str:
     return f"{trial_id:04d}"
 
@@ -125,7 +130,7 @@ class RunStore:
 
     def write_config(self, config: Mapping[str, Any]) -> str:
         """Write config.yaml; returns the sha256 of its text (kept in run.json to detect edits)."""
-        text = yaml.safe_dump(dict(config), sort_keys=False)
+        text = config_text(config)
         write_text_atomic(self.root / "config.yaml", text)
         return text_sha256(text)
 
