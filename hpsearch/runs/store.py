@@ -207,7 +207,8 @@ class TrialRecord:
 class RunRecord:
     """A run folder read back: its config (as a dict), run.json, and its trials by id."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path | str) -> None:
+        root = Path(root)
         if not (root / "run.json").exists():
             raise RunDirError(f"{root} is not a run folder (no run.json); give a folder under runs/")
         self.root = root
