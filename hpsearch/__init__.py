@@ -23,12 +23,20 @@ _LAZY = {
     "sample_trial": "space.sampler",
     "build_mlp": "training.model",
     "run_search": "search.run",
+    "resume_search": "search.run",
+    "SearchResult": "runs.records",
+    "RunRecord": "runs.store",
     "ConfigError": "errors",
     "DataError": "errors",
     "HpsearchError": "errors",
 }
 
 __all__ = ["__version__", *_LAZY]
+
+
+def __dir__() -> list[str]:
+    """The public API, for ``dir(hpsearch)`` and tab completion (the lazy names are not attributes yet)."""
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

@@ -65,3 +65,29 @@ def test_readme_gives_the_install_and_test_commands_ci_runs():
     assert "pip install -c constraints.txt -e \".[test]\" && hpsearch run configs/quickstart.yaml" in README
     assert "```bash\npython -m pytest\n```" in README
     assert "\npython -m pytest\n" in ci
+
+
+def test_the_python_api_section_runs_as_written_and_dir_lists_the_api(tmp_path):
+    """The README's notebook example, run as written (twice a search, then the folder read back),
+    in a folder holding a small config of the user's own."""
+    import ast
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.helpers import TINY
+
+    section = README.split("## Python API\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "hpsearch.yaml").write_text(yaml.safe_dump({**TINY, "name": "mine"}, sort_keys=False))
+    script = code + "\nprint('DIR', dir(hpsearch))\nprint('RUNS', sorted(p.name for p in __import__('pathlib').Path('runs').iterdir()))\n"
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    names = ast.literal_eval(proc.stdout.split("DIR ", 1)[1].splitlines()[0])
+    assert {"load_config", "run_search", "sample_trials", "RunRecord", "build_mlp", "ConfigError"} <= set(names)
+    runs = ast.literal_eval(proc.stdout.split("RUNS ", 1)[1].splitlines()[0])
+    assert len(runs) == 2 and all(r.startswith("mine-") for r in runs), "two searches, two folders"

@@ -56,22 +56,27 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--trials", type=click.IntRange(min=1), help="Extend the search to N trials (at least the planned "
+              "count): trials 0..N-1 end as in a fresh N-trial run. [default: the planned count]")
+@click.option("--test", is_flag=True, help="Once the search is complete (also one that already was), evaluate the "
+              "best trial on the test split and record it in run.json.")
 @parallel_options
 @ci_options
 @handle_errors
-def resume(run_dir: Path, workers: int | None, devices: list[str] | None, max_time: float | None,
-           thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
-    """Continue the stopped, interrupted or killed search in RUN_DIR.
+def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, devices: list[str] | None,
+           max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
+    """Continue the stopped, interrupted or killed search in RUN_DIR, or extend a finished one.
 
     Finished trials are kept; interrupted ones continue from their last rung checkpoint (with a
     scheduler) or run again from scratch; the rest are the trials an unbroken run draws. Refuses a
-    folder whose config.yaml was edited.
+    folder whose config.yaml was edited (--trials is the one change it makes itself).
     """
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import resume_search  # imports torch: under the signal handlers
 
-        return resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices)
+        return resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices,
+                             trials=trials, test=test)
 
     _search(start, list(thresholds), json_path, quiet)
 

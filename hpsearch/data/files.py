@@ -1,21 +1,25 @@
 """``dataset: file``: the user's own examples from a ``.npz``, ``.pt`` or ``.csv`` file.
 
-- ``.npz``: arrays ``x`` (examples, any shape [N, ...]) and ``y`` (labels [N]); optionally
-  ``x_test`` and ``y_test``, a held-out test split for ``--test``.
+- ``.npz``: arrays ``x`` (examples, any shape [N, ...]) and ``y`` (labels [N]), or ``X`` and ``Y``
+  (scikit-learn's spelling), or the names ``x_key`` and ``y_key`` give; optionally the same names
+  with ``_test`` (``x_test``, ``X_test``), a held-out test split for ``--test``.
 - ``.pt``: the same as a dict of tensors, or a tuple ``(x, y)`` / ``(x, y, x_test, y_test)``;
   read with ``weights_only=True``, so loading a file can never run code.
-- ``.csv``: a header row, the label column named by ``target`` (default ``label``), every other
-  column numeric.
+- ``.csv``: a header row, the label column named by ``target`` (default ``label``), the columns in
+  ``drop`` left out, every other column numeric; the delimiter is ``delimiter`` or detected
+  (``csv.Sniffer``: comma, semicolon, tab or bar).
 
-Labels are integers 0..C-1, or strings mapped to 0..C-1 in sorted order (the mapping is recorded
-in run.json as ``classes``). Features are flattened and standardized per feature with the training
-split's mean and std; the validation split is carved from the training split.
+Labels are integers 0..C-1 as given; any other labels (strings, or integers such as 1..3 or -1/1)
+are mapped to 0..C-1 in sorted order, and the mapping is recorded in run.json as ``classes``.
+Features are flattened and standardized per feature with the training split's mean and std; the
+validation split is carved from the training split.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import math
 import time
 from pathlib import Path
@@ -77,19 +81,36 @@ def _number(cell: str, path: Path, row: int, column: str) -> float:
                         f"label column (target) must be numeric") from None
 
 
+def _delimiter(path: Path, config: DataConfig, sample: str) -> str:
+    """``data.delimiter``, else what ``csv.Sniffer`` finds in the first lines, else a comma."""
+    if config.delimiter is not None:
+        return config.delimiter
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:  # one column, or too little to tell
+        return ","
+
+
 def _read_csv(path: Path, config: DataConfig) -> Arrays:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            text = handle.read()
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path, config, text[:65536])))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
     if not rows:
         raise DataError(f"{path}: is empty; it needs a header row and one row per example")
     header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
     if config.target not in header:
-        raise DataError(f"{path}: no label column {config.target!r} (data.target); the columns are {', '.join(header)}")
+        raise DataError(f"{path}: no label column {config.target!r} (data.target); the columns are {', '.join(header)}"
+                        + ("" if len(header) > 1 else "; if they are not separated by commas, set data.delimiter"))
+    dropped = config.drop or []
+    unknown = [c for c in dropped if c not in header or c == config.target]
+    if unknown:
+        raise DataError(f"{path}: data.drop names {', '.join(map(repr, unknown))}, not a feature column; the columns "
+                        f"are {', '.join(header)} (label: {config.target!r})")
     label_at = header.index(config.target)
-    features = [i for i in range(len(header)) if i != label_at]
+    features = [i for i in range(len(header)) if i != label_at and header[i] not in dropped]
     if not features:
         raise DataError(f"{path}: has only the label column; it needs at least one feature column")
     x, y = [], []
@@ -104,11 +125,24 @@ def _read_csv(path: Path, config: DataConfig) -> Arrays:
     return {"x": np.array(x, dtype=np.float64).reshape(len(x), len(features)), "y": labels}
 
 
+_LABELS = {(True, False): "strings mapped to 0..C-1 in sorted order",  # (mapped, were integers)
+           (True, True): "integers mapped to 0..C-1 in increasing order", (False, True): "integers 0..C-1 as given"}
 READERS = {".npz": _read_npz, ".pt": _read_pt, ".csv": _read_csv}
 
 
-def _split(arrays: Arrays, path: Path, prefix: str) -> tuple[torch.Tensor, torch.Tensor, list[str] | None] | None:
-    xk, yk = f"x{prefix}", f"y{prefix}"
+def _names(arrays: Arrays, config: DataConfig, path: Path) -> tuple[str, str]:
+    """The examples' and labels' array names: ``x_key``/``y_key``, else ``x``/``y``, else ``X``/``Y``."""
+    names = []
+    for key, given in (("x", config.x_key), ("y", config.y_key)):
+        name = given or next((n for n in (key, key.upper()) if n in arrays), key)
+        if name not in arrays:
+            what = f"data.{key}_key is {given!r}, but" if given else f"needs {key} or {key.upper()} (or data.{key}_key);"
+            raise DataError(f"{path}: {what} the arrays are {', '.join(arrays) or 'none'}")
+        names.append(name)
+    return names[0], names[1]
+
+
+def _split(arrays: Arrays, path: Path, xk: str, yk: str) -> tuple[torch.Tensor, torch.Tensor, list[str] | None] | None:
     if xk not in arrays and yk not in arrays:
         return None
     for key in (xk, yk):
@@ -122,20 +156,33 @@ def _split(arrays: Arrays, path: Path, prefix: str) -> tuple[torch.Tensor, torch
     return x, y, classes
 
 
+def _named(split: tuple | None) -> tuple | None:
+    """A split whose integer labels become names ("1", "2", "3"), to be mapped as strings are."""
+    if split is None or split[2] is not None:
+        return split
+    values = sorted(set(split[1].tolist()))
+    index = {v: i for i, v in enumerate(values)}
+    return split[0], torch.tensor([index[v] for v in split[1].tolist()], dtype=torch.int64), [str(v) for v in values]
+
+
 def _labels_together(train: tuple, test: tuple | None, path: Path) -> tuple[torch.Tensor, torch.Tensor | None, list[str] | None]:
-    """Map string labels of both splits with one table; integer labels must agree with the training range."""
-    _, y_train, classes = train
-    y_test = None if test is None else test[1]
-    if classes is not None or (test is not None and test[2] is not None):
-        if test is not None and (classes is None or test[2] is None):
-            raise DataError(f"{path}: y is {'strings' if classes else 'integers'} but y_test is not; give both the same kind")
-        names = sorted(set(classes) | set(test[2] if test is not None else []))
-        remap = {name: i for i, name in enumerate(names)}
-        y_train = torch.tensor([remap[classes[i]] for i in y_train.tolist()], dtype=torch.int64)
-        if test is not None:
-            y_test = torch.tensor([remap[test[2][i]] for i in test[1].tolist()], dtype=torch.int64)
-        classes = names
-    return y_train, y_test, classes
+    """Map the labels of both splits with one table, when they are names.
+
+    Integer labels stay as they are when the training labels are exactly 0..C-1 (the test labels are
+    then checked against that range); otherwise they are mapped in increasing order, as names
+    (1, 2, 3 -> 0, 1, 2 with classes "1", "2", "3"), and strings in sorted order.
+    """
+    if test is not None and (train[2] is None) != (test[2] is None):
+        raise DataError(f"{path}: y is {'integers' if train[2] is None else 'strings'} but y_test is not; give both the same kind")
+    numeric = train[2] is None
+    if numeric and torch.unique(train[1]).tolist() == list(range(len(torch.unique(train[1])))):
+        return train[1], None if test is None else test[1], None
+    train, test = _named(train), _named(test)
+    names = sorted(set(train[2]) | set(test[2] if test is not None else []), key=int if numeric else None)
+    remap = {name: i for i, name in enumerate(names)}
+    y_train = torch.tensor([remap[train[2][i]] for i in train[1].tolist()], dtype=torch.int64)
+    y_test = None if test is None else torch.tensor([remap[test[2][i]] for i in test[1].tolist()], dtype=torch.int64)
+    return y_train, y_test, names
 
 
 def load_file(config: DataConfig) -> Dataset:
@@ -143,12 +190,11 @@ def load_file(config: DataConfig) -> Dataset:
     path = Path(str(config.path)).expanduser()
     if not path.is_file():
         looked = path.resolve()
-        raise DataError(f"file dataset: {looked} does not exist (data.path is {config.path!r}, relative to the folder "
-                        f"hpsearch runs in, {Path.cwd()}); give the path of a .npz, .pt or .csv file")
+        raise DataError(f"file dataset: {looked} does not exist (data.path; a relative path is read from the config "
+                        f"file's folder); give the path of a .npz, .pt or .csv file")
     arrays = READERS[path.suffix.lower()](path, config)
-    if "x" not in arrays or "y" not in arrays:
-        raise DataError(f"{path}: needs x (examples) and y (labels); found {', '.join(arrays) or 'nothing'}")
-    train, test = _split(arrays, path, ""), _split(arrays, path, "_test")
+    xk, yk = _names(arrays, config, path)
+    train, test = _split(arrays, path, xk, yk), _split(arrays, path, f"{xk}_test", f"{yk}_test")
     y_train, y_test, classes = _labels_together(train, test, path)
     num_classes = len(classes) if classes is not None else infer_num_classes(y_train, f"{path} (y)")
     if y_test is not None:
@@ -158,7 +204,7 @@ def load_file(config: DataConfig) -> Dataset:
     x_train, x_test = train[0], None if test is None else test[0]
     _, x_train, x_test = standardize(x_train, x_test, x_train.shape[1])  # per-feature stats: too many to record
     info: dict[str, Any] = {"path": str(path.resolve()), "classes": classes or [str(c) for c in range(num_classes)],
-                            "labels": "strings mapped to 0..C-1 in sorted order" if classes else "integers 0..C-1 as given",
+                            "labels": _LABELS[(classes is not None, train[2] is None)],
                             "normalization": "per feature (x - mean) / std with the training split's mean and std"}
     dataset = finish("file", x_train, y_train, x_test, y_test, num_classes, config.val_fraction, info)
     dataset.info["load_seconds"] = round(time.perf_counter() - started, 3)

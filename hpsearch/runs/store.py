@@ -75,6 +75,11 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def config_text(config: Mapping[str, Any]) -> str:
+    """config.yaml's text for a config in the file's shape (``config_to_dict``)."""
+    return yaml.safe_dump(dict(config), sort_keys=False)
+
+
 def trial_dir_name(trial_id: int) -> str:
     return f"{trial_id:04d}"
 
@@ -125,7 +130,7 @@ class RunStore:
 
     def write_config(self, config: Mapping[str, Any]) -> str:
         """Write config.yaml; returns the sha256 of its text (kept in run.json to detect edits)."""
-        text = yaml.safe_dump(dict(config), sort_keys=False)
+        text = config_text(config)
         write_text_atomic(self.root / "config.yaml", text)
         return text_sha256(text)
 
@@ -202,7 +207,8 @@ class TrialRecord:
 class RunRecord:
     """A run folder read back: its config (as a dict), run.json, and its trials by id."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path | str) -> None:
+        root = Path(root)
         if not (root / "run.json").exists():
             raise RunDirError(f"{root} is not a run folder (no run.json); give a folder under runs/")
         self.root = root

@@ -4,15 +4,22 @@ A trial is kept when its result.json says completed, stopped (by the scheduler),
 failed: those are final, and rerunning them would only spend time to reach the same record.
 Anything else (no result.json, a result marked interrupted) is pending: it continues from its last
 rung checkpoint when it has one (see checkpoints.py), else it runs again from scratch. The config comes from the
-folder's config.yaml, checked against the sha256 run.json recorded when the run began, so a
-resumed search can only be the search that was started.
+folder's config.yaml, checked against the sha256 run.json records, so a resumed search can only be
+the search that was started.
+
+``--trials N`` extends the search: trials ``planned..N-1`` are pending like any unstarted trial, and
+since trial i depends on (seed, i) alone the folder ends as a fresh N-trial run would. The extension
+is the one change to config.yaml resume makes: run.json records the new file's sha256 (and, in its
+``resumed`` entry, the previous one) first, then config.yaml is rewritten (run.py). A hand edit
+still fails the check; a kill between the two writes leaves the previous file, which the check
+recognises byte for byte from that entry and extends again.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,31 +37,40 @@ class ResumeState:
     info: dict[str, Any]  # run.json as found
     done: list[tuple[Trial, TrialResult]]  # kept trials, by id
     pending: list[int]  # trial ids to (re)run, in order
+    extension: dict[str, Any] = field(default_factory=dict)  # --trials N > planned: {"trials": [planned, N], ...}
 
 
-def load_resumable(root: Path) -> ResumeState:
-    """Read and check ``root``. Raises RunDirError naming the file and what to do."""
+def load_resumable(root: Path, trials: int | None = None) -> ResumeState:
+    """Read and check ``root``; ``trials`` (at least the planned count) extends the search.
+    Raises RunDirError naming the file and what to do."""
     if not root.is_dir():
         raise RunDirError(f"{root} is not a folder; give a run folder such as runs/<name>-<timestamp>")
     if (root / "config.yaml").exists() and not (root / "run.json").exists():
         return _never_started(root)
     record = RunRecord(root)
     _check_version(root, record.info)
-    config = _checked_config(root, record.info)
-    trials = {t.id: t for t in record.trials}
-    for found in trials.values():
+    config, extension = _checked_config(root, record.info)
+    if trials is not None and trials < config.trials:
+        raise RunDirError(f"--trials {trials} is below the {config.trials} trials {root} planned; resume can only "
+                          f"extend a search (its trials 0..{trials - 1} are those of a {trials}-trial search already)")
+    if trials is not None and trials > config.trials:
+        extension = {"trials": [extension.get("trials", [config.trials])[0], trials],
+                     "previous_config_sha256": extension.get("previous_config_sha256", record.info["config_sha256"])}
+        config = config.with_overrides(trials=trials)
+    by_id = {t.id: t for t in record.trials}
+    for found in by_id.values():
         _check_understood(found)
     done: list[tuple[Trial, TrialResult]] = []
     pending: list[int] = []
     for trial_id in range(config.trials):
         trial = sample_trial(config, trial_id)
-        found = trials.get(trial_id)
+        found = by_id.get(trial_id)
         if found is not None and found.status in FINAL_STATUSES and found.result is not None:
             _check_same_draw(trial, found)
             done.append((trial, found.result))
         else:
             pending.append(trial_id)
-    return ResumeState(config, record.info, done, pending)
+    return ResumeState(config, record.info, done, pending, extension)
 
 
 def _never_started(root: Path) -> ResumeState:
@@ -93,7 +109,8 @@ def _check_understood(found: TrialRecord) -> None:
                           f"version that wrote the folder, or move trial {found.id}'s folder away to run it again")
 
 
-def _checked_config(root: Path, info: dict[str, Any]) -> SearchConfig:
+def _checked_config(root: Path, info: dict[str, Any]) -> tuple[SearchConfig, dict[str, Any]]:
+    """config.yaml, checked against run.json's sha256; and the extension a kill cut short, if any."""
     path = root / "config.yaml"
     if not path.exists():
         raise RunDirError(f"{path} is missing; the run cannot be resumed without the config it started with")
@@ -101,14 +118,21 @@ def _checked_config(root: Path, info: dict[str, Any]) -> SearchConfig:
     if expected is None:
         raise RunDirError(f"{root / 'run.json'} records no config_sha256 (written by an older hpsearch), so "
                           f"{path} cannot be checked; start a new search with: hpsearch run {path}")
-    if text_sha256(path.read_text(encoding="utf-8")) != expected:
+    actual = text_sha256(path.read_text(encoding="utf-8"))
+    last = (info.get("resumed") or [{}])[-1]
+    unfinished = actual != expected and "trials" in last and actual == last.get("previous_config_sha256")
+    if actual != expected and not unfinished:
         raise RunDirError(f"{path} was edited after the search started (its sha256 no longer matches run.json); "
-                          f"resume continues only the search as it began: restore the file, or start a new "
-                          f"search with: hpsearch run {path}")
+                          f"resume continues only the search as it began (to run more trials: hpsearch resume "
+                          f"{root} --trials N): restore the file, or start a new search with: hpsearch run {path}")
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:  # valid when written: this hpsearch version reads it differently
         raise RunDirError(f"{path} no longer validates with this hpsearch version:\n{exc}") from None
+    if not unfinished:
+        return config, {}
+    extension = {"trials": last["trials"], "previous_config_sha256": actual}
+    return config.with_overrides(trials=last["trials"][1]), extension
 
 
 def _check_same_draw(trial: Trial, found: TrialRecord) -> None:

@@ -10,6 +10,7 @@ as ``interrupted``, its open trials marked, and SearchInterrupted raised.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from hpsearch.errors import ConfigError, Problem, RunDirError, SearchInterrupted
 from hpsearch.formatting import duration
 from hpsearch.runs.records import SearchResult, TimeSplit, TrialResult
 from hpsearch.runs.runlock import RunLock
-from hpsearch.runs.store import RunStore, text_sha256
+from hpsearch.runs.store import RunStore, config_text, text_sha256
 from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_trials_csv
 from hpsearch.search.bookkeeper import Bookkeeper
 from hpsearch.search.checkpoints import rebuild_rungs
@@ -82,24 +83,28 @@ def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str
 
 def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
                   clock: Callable[[], float] = time.monotonic, workers: int | None = None,
-                  devices: list[str] | None = None, executor: ExecutorFactory | None = None) -> SearchResult:
+                  devices: list[str] | None = None, executor: ExecutorFactory | None = None,
+                  trials: int | None = None, test: bool = False) -> SearchResult:
     """Continue a stopped, interrupted or killed search in ``run_dir`` with the config it started with.
 
     Finished trials (completed, stopped, diverged, failed) are kept as they are; an interrupted
     trial continues from its last rung checkpoint, or else runs from scratch. ``workers`` and
-    ``devices`` may differ from the first invocation's. Raises RunDirError if the folder is not a
-    run, is in use, or its config.yaml was edited.
+    ``devices`` may differ from the first invocation's. ``trials`` (at least the planned count)
+    extends the search to that many trials, as a fresh run of that many would end; ``test``
+    evaluates the best trial on the test split once the search is complete (also a finished one).
+    Raises RunDirError if the folder is not a run, is in use, or its config.yaml was edited.
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
     root = Path(run_dir)
     with _locked(root, observer):
-        state = load_resumable(root)
+        state = load_resumable(root, trials)
         config, info, store = state.config, state.info, RunStore(root)
-        if not state.pending and info.get("status") in ("completed", "no_trial_completed"):
+        if not (state.pending or test or state.extension) and info.get("status") in ("completed", "no_trial_completed"):
             return SearchResult(root, info["status"], state.done, limit.elapsed(), config.trials)
         found = _devices(config, devices)
-        execution = Execution(prepare_data(config), found, workers or config.workers, config.threads)
+        run_config = dataclasses.replace(config, test=True) if test else config  # --test: this invocation only
+        execution = Execution(prepare_data(run_config), found, workers or config.workers, config.threads)
         _check_same_data(config, info, execution)
         store.remove_temp_files()
 
@@ -108,10 +113,14 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
                 info.update(name=config.name, seed=config.seed, status="running")
                 _new_run_info(info, config, text_sha256((root / "config.yaml").read_text(encoding="utf-8")), execution, devices)
             info.update(status="running", ended=None)
-            info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv})
+            info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv, **state.extension})
+            if state.extension:  # run.json first: a kill before config.yaml is rewritten is recognised (resume.py)
+                info["config_sha256"] = text_sha256(config_text(config_to_dict(config)))
             store.write_run_info(info)
+            if state.extension:
+                store.write_config(config_to_dict(config))
 
-        return _run(config, store, info, execution, state.pending, state.done, observer, limit, begin, executor)
+        return _run(run_config, store, info, execution, state.pending, state.done, observer, limit, begin, executor)
 
 
 def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution: Execution, pending: list[int],

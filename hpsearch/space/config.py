@@ -30,6 +30,7 @@ from hpsearch.space.keys import (
     one_of,
     optional,
     section,
+    strings,
     suggest,
     text,
     written,
@@ -48,12 +49,15 @@ TRIAL_IDS = Check(lambda v: isinstance(v, list) and bool(v) and all(is_int(t) an
 
 
 _VISION_WHO = f"the torchvision datasets ({', '.join(VISION_DATASETS)})"
+_CSV = (lambda d, p: d == "file" and (p is None or p.lower().endswith(".csv")), "dataset: file with a .csv path")
+_ARRAYS = (lambda d, p: d == "file" and (p is None or p.lower().endswith((".npz", ".pt"))), "dataset: file with a .npz or .pt path")
 # data keys that apply to some datasets only: key -> (applies(dataset, path), who it applies to)
 DATA_KEY_SCOPE: dict[str, tuple[Callable[[str, str | None], bool], str]] = {
     "root": (lambda d, p: d in VISION_DATASETS, _VISION_WHO),
     "download": (lambda d, p: d in VISION_DATASETS, _VISION_WHO),
     "path": (lambda d, p: d == "file", "dataset: file"),
-    "target": (lambda d, p: d == "file" and (p is None or p.lower().endswith(".csv")), "dataset: file with a .csv path"),
+    "target": _CSV, "drop": _CSV, "delimiter": _CSV,
+    "x_key": _ARRAYS, "y_key": _ARRAYS,
 }
 # scheduler keys that apply to some schedulers only (written into config.yaml only for those)
 SCHEDULER_KEY_SCOPE: dict[str, tuple[str, ...]] = {
@@ -90,8 +94,13 @@ class DataConfig:
     download: bool = key(True, BOOLEAN, "torchvision datasets: fetch missing files (with torchvision's URLs and MD5s)")
     path: str | None = key(None, Check(lambda v: isinstance(v, str) and v.lower().endswith(FILE_SUFFIXES),
                                        f"a file path ending in {', '.join(FILE_SUFFIXES)}"),
-                           "dataset: file: a .npz, .pt or .csv (relative to the working folder)")
+                           "dataset: file: a .npz, .pt or .csv (relative to the config file's folder)")
     target: str = key("label", text("a column name"), "dataset: file with a .csv: the label column")
+    drop: list[str] | None = key(None, optional(strings("a list of column names")), "dataset: file with a .csv: columns to leave out (e.g. [id])")
+    delimiter: str | None = key(None, optional(Check(lambda v: isinstance(v, str) and len(v) == 1, "a single character")),
+                                "dataset: file with a .csv: the field separator (none: detected)")
+    x_key: str | None = key(None, optional(text("an array name")), "dataset: file with a .npz or .pt: the examples' array (none: x or X)")
+    y_key: str | None = key(None, optional(text("an array name")), "dataset: file with a .npz or .pt: the labels' array (none: y or Y)")
 
 
 @dataclass(frozen=True)
@@ -118,10 +127,11 @@ class SearchConfig:
     refined_trials: list[int] | None = key(None, optional(TRIAL_IDS), "the top trials of refined_from whose values the ranges follow")
     source: str | None = None  # not a key: the file it was read from, for messages
 
-    def with_absolute_paths(self) -> SearchConfig:
-        """A copy whose data ``path`` and ``root`` are absolute, so the run folder's config.yaml
+    def with_absolute_paths(self, base: Path | None = None) -> SearchConfig:
+        """A copy whose data ``path`` and ``root`` are absolute, read relative to ``base`` (``load_config``
+        passes the config file's folder; else the working folder), so the run folder's config.yaml
         names the same files when ``hpsearch resume`` is started from another folder."""
-        absolute = {k: str(Path(v).expanduser().resolve()) for k in ("path", "root")
+        absolute = {k: str(((base or Path.cwd()) / Path(v).expanduser()).resolve()) for k in ("path", "root")
                     if isinstance(v := getattr(self.data, k), str)}
         return dataclasses.replace(self, data=dataclasses.replace(self.data, **absolute)) if absolute else self
 
@@ -151,6 +161,8 @@ def data_to_dict(data: DataConfig) -> dict[str, Any]:
 def load_config(path: str | Path) -> SearchConfig:
     """Read and validate a YAML config. Raises ConfigError listing every problem with its line.
 
+    Relative ``data.path`` and ``data.root`` are read from the file's folder and made absolute.
+
     >>> from pathlib import Path
     >>> cfg = load_config(Path(__file__).parents[2] / "configs" / "quickstart.yaml")
     >>> list(cfg.space)[0]
@@ -159,7 +171,8 @@ def load_config(path: str | Path) -> SearchConfig:
     path = Path(path)
     raw = read_yaml(path)
     default_name = re.sub(r"[^\w.-]+", "-", path.stem).strip("-") or "search"  # "my config (v2)" -> "my-config-v2"
-    return parse_config(raw, source=str(path), default_name=default_name)
+    # relative data paths are read from the config file's folder, not the shell's: ``hpsearch run ../data/csv.yaml``
+    return parse_config(raw, source=str(path), default_name=default_name).with_absolute_paths(path.parent)
 
 
 def parse_config(raw: Any, source: str | None = None, default_name: str = "search") -> SearchConfig:

@@ -73,6 +73,11 @@ def text(need: str) -> Check:
     return Check(lambda v: isinstance(v, str) and v != "", need)
 
 
+def strings(need: str) -> Check:
+    """A list of non-empty strings (``[id, name]``)."""
+    return Check(lambda v: isinstance(v, list) and all(isinstance(c, str) and c for c in v), need)
+
+
 def optional(check: Check) -> Check:
     """``check`` or null (the key's default ``None``: unset)."""
     return Check(lambda v: v is None or check(v), check.need)

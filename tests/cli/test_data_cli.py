@@ -67,9 +67,9 @@ def test_labels_out_of_range_in_idx_files(write_config, tmp_path):
     assert "mnist training labels): labels out of range: found 0..12, but labels must be integers 0..9" in out
 
 
-def test_negative_labels_in_a_file(write_config, tmp_path):
-    path = npz(tmp_path / "d.npz", y=np.arange(200) % 3 - 1)
-    assert "labels out of range: found -1" in fails_cleanly(config(write_config, {"dataset": "file", "path": path}))
+def test_test_labels_out_of_range_in_a_file(write_config, tmp_path):
+    path = npz(tmp_path / "d.npz", x_test=np.ones((10, 5)), y_test=np.arange(10) % 4)
+    assert "labels out of range: found 0..3" in fails_cleanly(config(write_config, {"dataset": "file", "path": path}))
 
 
 def test_nan_features(write_config, tmp_path):
@@ -138,3 +138,50 @@ def test_without_test_the_test_split_is_not_evaluated(write_config, tmp_path):
     result = CliRunner().invoke(main, ["run", str(path), "--run-dir", "run", "-q", "--trials", "1"])
     assert result.exit_code == 0 and "test_acc" not in result.output
     assert "test" not in json.loads(Path("run/run.json").read_text())
+
+
+def test_a_real_csv_with_an_id_column_semicolons_and_labels_1_to_3(write_config, tmp_path):
+    """The shapes real files come in: an id column (drop), ';' (detected), labels 1..3 (mapped)."""
+    rng = np.random.default_rng(0)
+    rows = ["id;f1;f2;f3;kind"]
+    for i in range(150):
+        label = i % 3 + 1
+        rows.append(";".join([str(1000 + i), *(f"{v:.4f}" for v in rng.normal(size=3) + 2 * label), str(label)]))
+    (tmp_path / "real.csv").write_text("\n".join(rows) + "\n")
+    path = config(write_config, {"dataset": "file", "path": "real.csv", "target": "kind", "drop": ["id"]})
+    result = CliRunner().invoke(main, ["run", str(path), "--run-dir", "run", "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(Path("run/run.json").read_text())["data"]
+    assert data["classes"] == ["1", "2", "3"] and data["input_dim"] == 3
+    assert data["labels"] == "integers mapped to 0..C-1 in increasing order"
+
+
+def test_an_npz_saved_with_scikit_learn_names_runs(write_config, tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "sk.npz", X=rng.normal(size=(120, 4)), Y=np.arange(120) % 2)
+    result = CliRunner().invoke(main, ["run", str(config(write_config, {"dataset": "file", "path": "sk.npz"})), "-q"])
+    assert result.exit_code == 0, result.output
+
+
+def test_relative_data_paths_are_read_from_the_config_files_folder(tmp_path, monkeypatch):
+    """``hpsearch run ../mydata/csv.yaml`` finds blobs.csv beside the config, wherever the shell is."""
+    import yaml
+
+    mydata, project = tmp_path / "mydata", tmp_path / "project"
+    mydata.mkdir()
+    project.mkdir()
+    rows = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{'cat' if i % 2 else 'dog'}" for i in range(100)]
+    (mydata / "blobs.csv").write_text("\n".join(rows) + "\n")
+    (mydata / "csv.yaml").write_text(yaml.safe_dump({"trials": 1, "epochs": 1, "device": "cpu", "fixed": {"batch_size": 16},
+                                                     "data": {"dataset": "file", "path": "blobs.csv"}}))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(main, ["run", "../mydata/csv.yaml", "--run-dir", "run", "-q"])
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((project / "run" / "config.yaml").read_text())["data"]["path"]
+    assert written == str(mydata / "blobs.csv"), "the run folder keeps the absolute path"
+    result = CliRunner().invoke(main, ["validate", "../mydata/csv.yaml"])
+    assert result.exit_code == 0, result.output
+    (mydata / "blobs.csv").unlink()
+    result = CliRunner().invoke(main, ["run", "../mydata/csv.yaml", "-q"])
+    assert result.exit_code == 2 and f"{mydata / 'blobs.csv'} does not exist" in result.output
+    assert "read from the config file's folder" in result.output

@@ -75,11 +75,58 @@ def test_csv_without_the_target_column_lists_the_columns(tmp_path):
         load_data(DataConfig(dataset="file", path=str(path)))
 
 
-def test_integer_labels_with_a_gap_are_out_of_range(tmp_path):
+@pytest.mark.parametrize("labels, classes", [
+    (np.array([1, 2, 3]), ["1", "2", "3"]),       # 1..3: class 0 is label 1
+    (np.array([-1, 1, 1]), ["-1", "1", "1"]),     # -1/1 (two classes; the third entry repeats)
+    (np.array([2, 9, 10]), ["2", "9", "10"]),     # in increasing order, not as strings ("10" < "2")
+])
+def test_integer_labels_that_are_not_0_to_c_minus_1_are_mapped_in_increasing_order(tmp_path, labels, classes):
     x, y = blobs()
-    np.savez(tmp_path / "d.npz", x=x, y=y + 1)  # 1..3: class 0 never occurs
-    with pytest.raises(DataError, match=r"labels out of range.*class\(es\) 0 never occur"):
+    np.savez(tmp_path / "d.npz", x=x, y=labels[y])
+    data = load_data(DataConfig(dataset="file", path=str(tmp_path / "d.npz")))
+    assert data.info["classes"] == sorted(set(classes), key=int)
+    assert "integers mapped to 0..C-1 in increasing order" in data.info["labels"]
+    everything = torch.cat([data.y_train, data.y_val])
+    assert sorted(set(everything.tolist())) == list(range(len(set(classes))))
+
+
+def test_a_test_label_outside_the_training_labels_0_to_c_minus_1_is_out_of_range(tmp_path):
+    x, y = blobs()
+    np.savez(tmp_path / "d.npz", x=x, y=y, x_test=x[:10], y_test=np.arange(10) % 4)
+    with pytest.raises(DataError, match=r"\(y_test\): labels out of range: found 0\.\.3, but labels must be integers 0\.\.2"):
         load_data(DataConfig(dataset="file", path=str(tmp_path / "d.npz")))
+
+
+def test_npz_arrays_under_scikit_learn_names_or_named_by_keys(tmp_path):
+    x, y = blobs()
+    np.savez(tmp_path / "sk.npz", X=x, Y=y, X_test=x[:20], Y_test=y[:20])
+    data = load_data(DataConfig(dataset="file", path=str(tmp_path / "sk.npz")))
+    assert (data.input_dim, data.num_classes, len(data.y_test)) == (4, 3, 20)
+    np.savez(tmp_path / "own.npz", features=x, target=y)
+    data = load_data(DataConfig(dataset="file", path=str(tmp_path / "own.npz"), x_key="features", y_key="target"))
+    assert (data.input_dim, data.num_classes) == (4, 3)
+    with pytest.raises(DataError, match=r"own.npz: needs x or X \(or data.x_key\); the arrays are features, target"):
+        load_data(DataConfig(dataset="file", path=str(tmp_path / "own.npz")))
+    with pytest.raises(DataError, match=r"data.y_key is 'label', but the arrays are features, target"):
+        load_data(DataConfig(dataset="file", path=str(tmp_path / "own.npz"), x_key="features", y_key="label"))
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_csv_delimiter_is_detected(tmp_path, delimiter):
+    x, y = blobs(n=60)
+    lines = [delimiter.join(["id", "a", "b", "c", "d", "label"])]
+    lines += [delimiter.join([str(i), *(f"{v:.3f}" for v in row), str(label)]) for i, (row, label) in enumerate(zip(x, y, strict=True))]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    data = load_data(DataConfig(dataset="file", path=str(tmp_path / "d.csv"), drop=["id"]))
+    assert data.input_dim == 4, "id dropped, four features"
+    given = load_data(DataConfig(dataset="file", path=str(tmp_path / "d.csv"), delimiter=delimiter))
+    assert given.input_dim == 5, "without drop, id is a feature"
+
+
+def test_drop_names_a_column_that_is_not_a_feature(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,label\n1,2,x\n3,4,y\n")
+    with pytest.raises(DataError, match=r"data.drop names 'id', 'label', not a feature column; the columns are a, b, label"):
+        load_data(DataConfig(dataset="file", path=str(tmp_path / "d.csv"), drop=["id", "label"]))
 
 
 def test_non_integer_labels_are_refused(tmp_path):
@@ -95,6 +142,10 @@ def test_non_integer_labels_are_refused(tmp_path):
     ({"dataset": "mnist", "path": "x.csv"}, r"data.path: applies only to dataset: file, not to dataset 'mnist'"),
     ({"dataset": "file", "path": "x.npz", "target": "y"}, r"data.target: applies only to dataset: file with a .csv"),
     ({"dataset": "synthetic", "root": "/data"}, r"data.root: applies only to the torchvision datasets"),
+    ({"dataset": "file", "path": "x.npz", "drop": ["id"]}, r"data.drop: applies only to dataset: file with a .csv"),
+    ({"dataset": "file", "path": "x.csv", "drop": "id"}, r"data.drop: must be a list of column names, got 'id'"),
+    ({"dataset": "file", "path": "x.csv", "delimiter": ";;"}, r"data.delimiter: must be a single character"),
+    ({"dataset": "file", "path": "x.csv", "x_key": "X"}, r"data.x_key: applies only to dataset: file with a .npz or .pt"),
     ({"dataset": "mnist", "download": "yes"}, r"data.download: must be true or false"),
 ])
 def test_data_keys_are_checked_against_the_dataset(data, match):
