@@ -189,12 +189,14 @@ class BestTrial:
 
 @dataclass
 class TimeSplit:
-    """Where a search's wall time went, whatever trained the trials: ``training`` and ``evaluation``
-    add up the epochs (train steps; measuring train and validation accuracy), ``overhead`` is the rest
-    of the workers' time (building models, writing files, starting processes, idle slots) over
-    ``workers`` x ``wall``. Recorded in run.json as ``time`` and printed at the end of ``hpsearch run``."""
+    """Where a search's wall time went, whatever trained the trials. ``startup`` is the time before
+    the first trial (data, worker processes); after it, ``training`` and ``evaluation`` add up the
+    epochs (train steps; measuring train and validation accuracy) and ``overhead`` is the rest of the
+    workers' time (building models and optimizers, writing files, idle slots): ``workers`` x the
+    loop's wall time less the epochs. Recorded in run.json as ``time``; ``hpsearch run`` prints it."""
 
     wall: float
+    startup: float
     training: float
     evaluation: float
     workers: int
@@ -202,21 +204,22 @@ class TimeSplit:
 
     @property
     def overhead(self) -> float:
-        return max(0.0, self.wall * self.workers - self.training - self.evaluation)
+        return max(0.0, (self.wall - self.startup) * self.workers - self.training - self.evaluation)
 
     def per_trial_ms(self) -> float:
         return 1000 * self.overhead / max(1, self.trials)
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"wall": round(self.wall, 3), "training": round(self.training, 3),
+        return {"wall": round(self.wall, 3), "startup": round(self.startup, 3), "training": round(self.training, 3),
                 "evaluation": round(self.evaluation, 3), "overhead": round(self.overhead, 3),
                 "overhead_per_trial_ms": round(self.per_trial_ms(), 1), "workers": self.workers, "trials": self.trials}
 
     def line(self) -> str:
-        """``time: 10.2s = 6.1s training + 0.9s evaluation + 3.2s overhead (32 ms a trial, 1 worker)``"""
-        workers = f"{self.workers} worker" + ("s" if self.workers != 1 else "")
-        return (f"time: {self.wall:.1f}s wall x {workers} = {self.training:.1f}s training + {self.evaluation:.1f}s "
-                f"evaluation + {self.overhead:.1f}s overhead ({self.per_trial_ms():.0f} ms a trial)")
+        """``time: 19.8s = 2.1s start-up + trials: 11.4s training, 2.0s evaluation, 4.3s overhead (36 ms a trial)``"""
+        workers = "" if self.workers == 1 else f" on {self.workers} workers"
+        return (f"time: {self.wall:.1f}s = {self.startup:.1f}s start-up + trials{workers}: {self.training:.1f}s "
+                f"training, {self.evaluation:.1f}s evaluation, {self.overhead:.1f}s overhead "
+                f"({self.per_trial_ms():.0f} ms a trial)")
 
 
 @dataclass

@@ -135,7 +135,7 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     book: Bookkeeper | None = None
-    slots = execution.workers
+    slots, startup = execution.workers, 0.0
     try:
         begin()
         observer.search_started(config, store.root, execution.devices[0])
@@ -145,14 +145,14 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
         keeper = BestModelKeeper(store.root, execution.dataset.input_dim, execution.dataset.num_classes)
         book = Bookkeeper(config, store, scheduler, observer, outcome, keeper, starts)
         with (executor or make_executor)(execution) as running:
-            slots = running.slots
+            slots, startup = running.slots, limit.elapsed()
             left = run_loop(book, running, pending, limit)
-            outcome.time = TimeSplit(limit.elapsed(), book.training, book.evaluation, slots, book.started)
+            outcome.time = TimeSplit(limit.elapsed(), startup, book.training, book.evaluation, slots, book.started)
     except KeyboardInterrupt:
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
         if book is not None:
             outcome.interrupted = book.interrupt()
-            outcome.time = TimeSplit(limit.elapsed(), book.training, book.evaluation, slots, book.started)
+            outcome.time = TimeSplit(limit.elapsed(), startup, book.training, book.evaluation, slots, book.started)
             write_trials_csv(config, store, outcome)
         close_run(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome) from None
