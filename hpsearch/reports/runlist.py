@@ -142,8 +142,12 @@ def render_runs(rows: list[RunRow], runs_root: Path, fmt: str = "table") -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in table]
     killed = [row for row in rows if row.status == KILLED]
-    if killed:
-        lines.append(f"killed: its process ended without closing the folder; continue with: hpsearch resume {killed[0].path}")
+    if len(killed) == 1:
+        lines.append(f"{killed[0].name}: its process ended without closing the folder; "
+                     f"continue it with: hpsearch resume {killed[0].path}")
+    elif killed:
+        lines.append(f"{len(killed)} killed runs: their processes ended without closing the folders; "
+                     "continue each with: hpsearch resume RUN_DIR")
     return "\n".join(lines) + "\n"
 
 

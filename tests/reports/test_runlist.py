@@ -92,8 +92,10 @@ def test_a_writer_killed_mid_search_shows_as_killed(finished, tmp_path):
     for row in rows.values():
         assert (row.status, row.progress, row.finished, row.planned) == ("killed", None, 2, 3)
         assert row.seconds is not None and row.seconds >= 0  # until its last write
-    table = render_runs(list(rows.values()), root)
-    assert "continue with: hpsearch resume" in table
+    assert "2 killed runs: their processes ended without closing the folders; continue each with: hpsearch resume RUN_DIR" \
+        in render_runs(list(rows.values()), root)
+    assert render_runs([rows["dead-lock"]], root).splitlines()[-1] == (
+        f"dead-lock: its process ended without closing the folder; continue it with: hpsearch resume {root / 'dead-lock'}")
 
 
 def test_a_live_writer_shows_as_running_with_the_trial_at_work(finished, tmp_path):
