@@ -70,31 +70,24 @@ def _read_run(path: Path) -> RunRecord | None:
 
 
 def run_row(run: RunRecord, now: float) -> RunRow:
-    status = str(run.info.get("status") or TrialStatus.RUNNING.value)
+    status = run.status or TrialStatus.RUNNING.value
     progress = None
     if status == TrialStatus.RUNNING.value:
         if _writer_alive(run.root):
             progress = _progress(run)
         else:
             status = KILLED
-    best = best_of([t for t in run.trials if _status(t).may_be_best], _val_acc, lambda t: t.id)
+    best = best_of([t for t in run.trials if t.status.may_be_best], _val_acc, lambda t: t.id)
     planned = run.config.get("trials")
     return RunRow(
         name=run.root.name, path=str(run.root), status=status, progress=progress,
-        finished=sum(_status(t).final for t in run.trials), planned=planned if isinstance(planned, int) else None,
+        finished=sum(t.status.final for t in run.trials), planned=planned if isinstance(planned, int) else None,
         best_val_acc=_val_acc(best) if best else None, best_trial=best.id if best else None,
         started=run.info.get("started"), seconds=_seconds(run, status, now))
 
 
-def _status(trial: TrialRecord) -> TrialStatus:
-    try:
-        return TrialStatus(trial.status)
-    except ValueError:  # written by a newer hpsearch: neither final nor best
-        return TrialStatus.RUNNING
-
-
 def _val_acc(trial: TrialRecord) -> float | None:
-    return (trial.result or {}).get("val_acc")
+    return trial.result.val_acc if trial.result else None
 
 
 def _writer_alive(root: Path) -> bool:

@@ -123,15 +123,14 @@ def _export_trial(tb: _TensorBoard, trial: TrialRecord, names: list[str], folder
     summaries: list[tuple[Any, int, float]] = [(tb.hparams_pb(params, trial_id=folder.name, start_time_secs=start), 0, start)]
     wall = start
     for epoch in trial.metrics():
-        wall += float(epoch.get("seconds") or 0.0)
+        wall += epoch.seconds
         for tag, key in EPOCH_SCALARS.items():
-            if _finite(epoch.get(key)):
-                summaries.append((tb.scalar_pb(tag, float(epoch[key])), int(epoch["epoch"]), wall))
-    result = trial.result or {}
-    step = int(result.get("best_epoch") or 0)
-    for tag, (key, _) in BEST_METRICS.items():
-        if _finite(result.get(key)):
-            summaries.append((tb.scalar_pb(tag, float(result[key])), step, wall))
+            if _finite(value := getattr(epoch, key)):
+                summaries.append((tb.scalar_pb(tag, float(value)), epoch.epoch, wall))
+    if trial.result is not None:
+        for tag, (key, _) in BEST_METRICS.items():
+            if _finite(value := getattr(trial.result, key)):
+                summaries.append((tb.scalar_pb(tag, float(value)), trial.result.best_epoch or 0, wall))
     status = _session_status(tb, trial)
     if status is not None:
         summaries.append((_session_end_pb(tb, status, wall), 0, wall))
