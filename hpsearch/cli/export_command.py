@@ -22,5 +22,5 @@ def export(run_dir: Path, tb_dir: Path) -> None:
     from hpsearch.runs.store import RunRecord
 
     result = export_tensorboard(RunRecord(run_dir), tb_dir)
-    at_work = f" ({result.running} still running, exported as they stand)" if result.running else ""
+    at_work = f" ({result.unfinished} unfinished, exported as they stand)" if result.unfinished else ""
     click.echo(f"wrote {result.trials} trials{at_work} to {tb_dir}; view them with: tensorboard --logdir {tb_dir}")

@@ -46,7 +46,7 @@ BEST_METRICS = {
 class ExportResult:
     out_dir: Path
     trials: int  # trials written, one TensorBoard run each
-    running: int  # of them, trials still at work (exported as they stand)
+    unfinished: int  # of them, trials without a result yet (at work, or cut short by a kill): as they stand
 
 
 def export_tensorboard(run: RunRecord, out_dir: Path) -> ExportResult:
@@ -61,11 +61,11 @@ def export_tensorboard(run: RunRecord, out_dir: Path) -> ExportResult:
     space = run.search_config().space
     started = _timestamp(run.info.get("started"))
     _write(tb, out_dir, [(tb.hparams_config_pb(_hparams(tb, space), _metrics(tb), time_created_secs=started), 0, started)])
-    running = 0
+    unfinished = 0
     for trial in run.trials:
-        running += trial.result is None
+        unfinished += trial.result is None
         _export_trial(tb, trial, list(space), out_dir / trial.path.name, started)
-    return ExportResult(out_dir, len(run.trials), running)
+    return ExportResult(out_dir, len(run.trials), unfinished)
 
 
 class _TensorBoard:

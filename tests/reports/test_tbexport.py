@@ -66,7 +66,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_real_run_reads_back_trial_by_trial(real_run, tmp_path):
     result = export_tensorboard(RunRecord(real_run), tmp_path / "tb")
-    assert (result.trials, result.running) == (3, 0)
+    assert (result.trials, result.unfinished) == (3, 0)
     tb = Export(tmp_path / "tb")
     assert tb.runs() == {".", "0000", "0001", "0002"}
     for trial in sorted((real_run / "trials").iterdir()):
@@ -106,7 +106,7 @@ def test_statuses_conditional_params_and_a_trial_still_running(tmp_path):
         FakeTrial({"lr": 0.001, "optimizer": "adam"}, [(0.4, 0.35)], status="running"),
     ], space=space)
     result = export_tensorboard(RunRecord(run), tmp_path / "tb")
-    assert (result.trials, result.running) == (3, 1)
+    assert (result.trials, result.unfinished) == (3, 1)
     tb = Export(tmp_path / "tb")
     assert {k: _value(v) for k, v in tb.session_start("0001").hparams.items()} == {"lr": 0.5, "optimizer": "adam"}
     assert tb.session_end("0000").status == api_pb2.STATUS_SUCCESS
