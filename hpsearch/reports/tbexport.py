@@ -61,11 +61,10 @@ def export_tensorboard(run: RunRecord, out_dir: Path) -> ExportResult:
     space = run.search_config().space
     started = _timestamp(run.info.get("started"))
     _write(tb, out_dir, [(tb.hparams_config_pb(_hparams(tb, space), _metrics(tb), time_created_secs=started), 0, started)])
-    unfinished = 0
-    for trial in run.trials:
-        unfinished += trial.result is None
+    started_trials = [t for t in run.trials if t.params_record is not None]  # a folder without params.json: nothing ran
+    for trial in started_trials:
         _export_trial(tb, trial, list(space), out_dir / trial.path.name, started)
-    return ExportResult(out_dir, len(run.trials), unfinished)
+    return ExportResult(out_dir, len(started_trials), sum(t.result is None for t in started_trials))
 
 
 class _TensorBoard:

@@ -105,9 +105,11 @@ def test_statuses_conditional_params_and_a_trial_still_running(tmp_path):
         FakeTrial({"lr": 0.5, "optimizer": "adam"}, [(0.2, 0.2)], status="failed"),
         FakeTrial({"lr": 0.001, "optimizer": "adam"}, [(0.4, 0.35)], status="running"),
     ], space=space)
+    (run / "trials" / "0003").mkdir()  # a kill between the folder and its params.json: nothing ran, nothing shown
     result = export_tensorboard(RunRecord(run), tmp_path / "tb")
     assert (result.trials, result.unfinished) == (3, 1)
     tb = Export(tmp_path / "tb")
+    assert tb.runs() == {".", "0000", "0001", "0002"}
     assert {k: _value(v) for k, v in tb.session_start("0001").hparams.items()} == {"lr": 0.5, "optimizer": "adam"}
     assert tb.session_end("0000").status == api_pb2.STATUS_SUCCESS
     assert tb.session_end("0001").status == api_pb2.STATUS_FAILURE

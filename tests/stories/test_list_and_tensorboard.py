@@ -93,21 +93,26 @@ def test_a_killed_search_lists_as_killed_and_its_export_serves_in_tensorboard(tm
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/data/plugin/hparams"
     try:
-        def loaded() -> bool:
+        query = {"experimentName": "", "startIndex": 0, "sliceSize": 100,
+                 "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+                 "colParams": [{"hparam": "lr", "includeInResult": True},
+                               {"hparam": "hidden_units", "includeInResult": True},
+                               {"metric": {"tag": "best/val_acc", "group": ""}, "includeInResult": True}]}
+        finished = sum((trial / "result.json").exists() for trial in trials)
+
+        def loaded() -> bool:  # TensorBoard loads the runs in the background: wait for every trial and its end
             try:
-                return len(_post(f"{url}/experiment", {"experimentName": ""}).get("hparamInfos", [])) == 2
+                groups = _post(f"{url}/session_groups", query).get("sessionGroups", [])
             except OSError:
                 return False
+            ended = sum(s["status"] != "STATUS_UNKNOWN" for g in groups for s in g["sessions"])
+            return len(groups) == len(trials) and ended >= finished
 
-        _wait(loaded, "TensorBoard serves the experiment", server)
+        _wait(loaded, "TensorBoard serves every trial", server)
         experiment = _post(f"{url}/experiment", {"experimentName": ""})
+        assert [h["name"] for h in experiment["hparamInfos"]] == ["hidden_units", "lr"]  # TensorBoard sorts them
         assert [m["name"]["tag"] for m in experiment["metricInfos"]][:2] == ["best/val_acc", "best/train_acc"]
-        groups = _post(f"{url}/session_groups", {
-            "experimentName": "", "startIndex": 0, "sliceSize": 100,
-            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
-            "colParams": [{"hparam": "lr", "includeInResult": True}, {"hparam": "hidden_units", "includeInResult": True},
-                          {"metric": {"tag": "best/val_acc", "group": ""}, "includeInResult": True}],
-        })["sessionGroups"]
+        groups = _post(f"{url}/session_groups", query)["sessionGroups"]
     finally:
         server.terminate()
         server.wait(timeout=60)
