@@ -48,6 +48,10 @@ class RunDirError(HpsearchError):
     """The run folder cannot be used (it already holds a run, is locked, or is not a run)."""
 
 
+class MissingExtraError(HpsearchError):
+    """An optional dependency a command needs is not installed; the message gives the pip line."""
+
+
 class SearchInterrupted(HpsearchError):
     """SIGINT or SIGTERM stopped the search; the run folder was closed with status ``interrupted``.
 

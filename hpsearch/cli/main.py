@@ -6,7 +6,16 @@ registers them. A new command goes in a module of its own, listed below.
 
 from __future__ import annotations
 
-from hpsearch.cli import init_command, refine_command, report_command, report_commands, search_commands
+from hpsearch.cli import (
+                          export_command,
+                          init_command,
+                          list_command,
+                          refine_command,
+                          report_command,
+                          report_commands,
+                          search_commands,
+)
 from hpsearch.cli.group import main
 
-__all__ = ["init_command", "main", "refine_command", "report_command", "report_commands", "search_commands"]
+__all__ = ["export_command", "init_command", "list_command", "main", "refine_command", "report_command",
+           "report_commands", "search_commands"]

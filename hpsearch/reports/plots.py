@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpsearch.errors import HpsearchError
+from hpsearch.errors import MissingExtraError
 from hpsearch.formatting import format_value
 from hpsearch.runs.records import BEST_STATUSES, TrialStatus, best_of
 from hpsearch.runs.store import RunRecord, TrialRecord
@@ -26,10 +26,6 @@ from hpsearch.space.distributions import Choice, Distribution, OneMinusLogUnifor
 
 TOP_CURVES = 5
 INSTALL_HINT = 'pip install -e ".[plot]" (from a checkout; or: pip install matplotlib)'
-
-
-class MissingExtraError(HpsearchError):
-    """An optional dependency a command needs is not installed."""
 
 
 @dataclass

@@ -41,6 +41,19 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def is_stale(owner: dict[str, object]) -> bool:
+    """True when the lock's ``owner`` (its ``pid`` and ``host``) is a process of this host that no
+    longer exists; a lock from another host, or one that cannot be read, is never stale."""
+    pid = owner.get("pid")
+    return isinstance(pid, int) and owner.get("host") == socket.gethostname() and not pid_alive(pid)
+
+
+def read_lock(root: Path) -> dict[str, object] | None:
+    """The owner recorded in ``root/run.lock`` (``{"pid": ..., "host": ...}``), ``{}`` when the file
+    cannot be read, None when there is no lock (nobody writes the folder)."""
+    return RunLock(root)._read()
+
+
 class RunLock:
     """``with RunLock(run_dir) as lock:`` holds ``run_dir/run.lock``; ``lock.took_over`` names the
     dead pid whose stale lock was replaced, or is None."""
@@ -80,7 +93,7 @@ class RunLock:
             if other is None:  # released between our attempt and the read: try again
                 continue
             pid, host = other.get("pid"), other.get("host")
-            if not isinstance(pid, int) or host != owner["host"] or pid_alive(pid):
+            if not is_stale(other):
                 raise RunDirError(
                     f"run folder {self.root} is in use by process {pid} on {host} (lock file {self.path}); "
                     f"wait for it to finish, or delete {self.path} if that process is gone")

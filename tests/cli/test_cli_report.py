@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -51,9 +52,12 @@ def test_importance_table_and_json(root):
 
 
 def test_reading_commands_do_not_import_torch(root):
+    commands = [["compare", str(root)], ["show", str(root), "1"], ["importance", str(root)], ["list", str(root.parent)]]
+    if importlib.util.find_spec("tensorboard") is not None:  # the tensorboard extra (in .[test])
+        commands.append(["export", str(root), "--tensorboard", str(root.parent / "tb")])
     code = (
         "import sys\nfrom hpsearch.cli.main import main\n"
-        f"for args in (['compare', {str(root)!r}], ['show', {str(root)!r}, '1'], ['importance', {str(root)!r}]):\n"
+        f"for args in {commands!r}:\n"
         "    main(args, standalone_mode=False)\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
     )
