@@ -22,19 +22,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.early_stopping import SPACE  # the same six-parameter space as the early-stopping benchmark
 from hpsearch.reports.refine import refine_run
 from hpsearch.runs.store import RunRecord
 from hpsearch.search.run import SearchObserver, run_search
 from hpsearch.space.config import config_to_dict, parse_config
-
-SPACE: dict[str, Any] = {
-    "lr": {"distribution": "log_uniform", "low": 1.0e-4, "high": 1.0},
-    "batch_size": {"distribution": "choice", "values": [32, 64, 128, 256]},
-    "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 256},
-    "momentum": {"distribution": "one_minus_log_uniform", "low": 0.5, "high": 0.99},
-    "layers": {"distribution": "int_uniform", "low": 1, "high": 3},
-    "lr_decay": {"distribution": "log_uniform", "low": 1.0e-3, "high": 1.0},
-}
 
 
 def data_section(dataset: str, mnist_root: str | None, subset: int) -> dict[str, Any]:

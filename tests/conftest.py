@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from tests.helpers import TINY
+from tests.helpers import ASHA_CONFIG, TINY
 
 
 @pytest.fixture
@@ -46,3 +46,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if stories in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run the test from its tmp folder (commands that write beside the working folder)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def asha_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One unbroken ASHA search (tests/helpers.py ASHA_CONFIG), shared by a module's tests."""
+    from hpsearch.search.run import run_search
+    from hpsearch.space.config import parse_config
+
+    run_dir = tmp_path_factory.mktemp("asha") / "run"
+    run_search(parse_config(ASHA_CONFIG), run_dir)
+    return run_dir

@@ -218,3 +218,18 @@ class _Exploding:
 
     def __getattr__(self, name: str) -> Any:
         raise self.error
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    """Run ``hpsearch ARGS`` in this process (click's runner): (exit code, output)."""
+    from click.testing import CliRunner
+
+    from hpsearch.cli.main import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def results_of(run_dir: Path) -> dict[int, dict]:
+    """Every trial's result.json in ``run_dir``, by trial id."""
+    return {int(p.parent.name): json.loads(p.read_text()) for p in sorted(run_dir.glob("trials/*/result.json"))}

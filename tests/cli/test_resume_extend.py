@@ -8,21 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from hpsearch.cli.main import main
 from hpsearch.runs.store import RunStore
-from tests.helpers import TINY, assert_same_run
+from tests.helpers import TINY, assert_same_run, invoke
 
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def test_a_finished_search_extended_ends_file_for_file_as_a_fresh_run_of_that_many(write_config):

@@ -13,30 +13,18 @@ from click.testing import CliRunner
 from hpsearch.cli.main import main
 from hpsearch.errors import ConfigError
 from hpsearch.reports.ci import smoke_config
-from hpsearch.search.run import run_search
 from hpsearch.search.schedulers import ASHA, make_scheduler
 from hpsearch.space.config import parse_config
-from tests.helpers import ASHA_CONFIG
+from tests.helpers import ASHA_CONFIG, results_of
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("asha") / "run"
-    run_search(parse_config(ASHA_CONFIG), run_dir)
-    return run_dir
-
-
-def _results(run_dir: Path) -> dict[int, dict]:
-    return {int(p.parent.name): json.loads(p.read_text()) for p in sorted(run_dir.glob("trials/*/result.json"))}
-
-
-def test_asha_stops_trials_at_rungs_and_records_why(reference: Path) -> None:
-    results = _results(reference)
+def test_asha_stops_trials_at_rungs_and_records_why(asha_reference: Path) -> None:
+    results = results_of(asha_reference)
     statuses = [r["status"] for r in results.values()]
     assert "stopped" in statuses and "completed" in statuses and set(statuses) <= {"stopped", "completed"}
     assert results[0]["status"] == "completed"  # the first to reach every rung always continues
     for trial_id, result in results.items():
-        lines = (reference / "trials" / f"{trial_id:04d}" / "metrics.jsonl").read_text().splitlines()
+        lines = (asha_reference / "trials" / f"{trial_id:04d}" / "metrics.jsonl").read_text().splitlines()
         assert len(lines) == result["epochs_trained"]  # a stopped trial keeps the epochs it trained
         rungs = [d["rung"] for d in result["decisions"]]
         assert rungs == [1, 3][: len(rungs)] and result["rung"] == rungs[-1]
@@ -49,12 +37,12 @@ def test_asha_stops_trials_at_rungs_and_records_why(reference: Path) -> None:
             assert result["epochs_trained"] == last["rung"] and not last["promoted"]
         else:
             assert result["epochs_trained"] == 9 and last["promoted"]
-    assert not list(reference.glob("trials/*/checkpoint.pt"))  # finished trials need no checkpoint
-    info = json.loads((reference / "run.json").read_text())
+    assert not list(asha_reference.glob("trials/*/checkpoint.pt"))  # finished trials need no checkpoint
+    info = json.loads((asha_reference / "run.json").read_text())
     assert info["status"] == "completed" and info["trials"]["stopped"] == statuses.count("stopped")
-    model = torch.load(reference / "best_model.pt", weights_only=True)
+    model = torch.load(asha_reference / "best_model.pt", weights_only=True)
     assert (model["trial"], model["val_acc"]) == (info["best"]["trial"], info["best"]["val_acc"])
-    table = CliRunner().invoke(main, ["compare", str(reference), "--format", "csv"])
+    table = CliRunner().invoke(main, ["compare", str(asha_reference), "--format", "csv"])
     assert table.exit_code == 0 and table.output.count(",stopped,") == statuses.count("stopped")
 
 

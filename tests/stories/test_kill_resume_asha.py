@@ -3,31 +3,17 @@ checkpoints (continuing, not retraining) to the same folder an unbroken run writ
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 import yaml
 
-from hpsearch.search.run import SearchObserver, resume_search, run_search
-from hpsearch.space.config import parse_config
-from tests.helpers import ASHA_CONFIG, ROOT, assert_same_run
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("asha") / "run"
-    run_search(parse_config(ASHA_CONFIG), run_dir)
-    return run_dir
-
-
-def _results(run_dir: Path) -> dict[int, dict]:
-    return {int(p.parent.name): json.loads(p.read_text()) for p in sorted(run_dir.glob("trials/*/result.json"))}
+from hpsearch.search.run import SearchObserver, resume_search
+from tests.helpers import ASHA_CONFIG, ROOT, assert_same_run, results_of
 
 
 def _epochs_written(run_dir: Path) -> int:
@@ -56,7 +42,7 @@ class _EpochCounter(SearchObserver):
         self.epochs += 1
 
 
-def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_result(reference: Path, tmp_path: Path) -> None:
+def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_result(asha_reference: Path, tmp_path: Path) -> None:
     config = tmp_path / "asha.yaml"
     config.write_text(yaml.safe_dump(ASHA_CONFIG, sort_keys=False))
     run_dir = tmp_path / "run"
@@ -67,8 +53,8 @@ def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_res
         _kill_after_a_checkpoint(["resume", str(run_dir)], run_dir)
     checkpoints = list(run_dir.glob("trials/*/checkpoint.pt"))
     assert checkpoints, "no kill landed between a rung and the end of a trial"
-    done = {t: r for t, r in _results(run_dir).items() if r["status"] in ("completed", "stopped")}
-    ref = _results(reference)
+    done = {t: r for t, r in results_of(run_dir).items() if r["status"] in ("completed", "stopped")}
+    ref = results_of(asha_reference)
     resumed_from = {int(p.parent.name): _checkpoint_epoch(p) for p in checkpoints}
     expected = sum(r["epochs_trained"] - resumed_from.get(t, 0) for t, r in ref.items() if t not in done)
 
@@ -76,8 +62,8 @@ def test_sigkill_then_resume_continues_from_rung_checkpoints_to_the_unbroken_res
     result = resume_search(run_dir, counter)
     assert result.status == "completed"
     assert counter.epochs == expected  # checkpointed trials were continued, not retrained from scratch
-    assert_same_run(run_dir, reference)  # params, every epoch's metrics, results and decisions, trials.csv
-    mine, ref_model = (torch.load(d / "best_model.pt", weights_only=True) for d in (run_dir, reference))
+    assert_same_run(run_dir, asha_reference)  # params, every epoch's metrics, results and decisions, trials.csv
+    mine, ref_model = (torch.load(d / "best_model.pt", weights_only=True) for d in (run_dir, asha_reference))
     assert mine["trial"] == ref_model["trial"]
     assert all(torch.equal(mine["state_dict"][k], v) for k, v in ref_model["state_dict"].items())
 
