@@ -1,0 +1,253 @@
+"""Trials on a Ray cluster (``--ray ADDRESS``): one long-lived actor per slot, events streamed back.
+
+The driver (this process) keeps its role: it writes every file and takes every decision; Ray only
+trains segments with ``run_segment``, as a worker process would. The dataset is put in Ray's object
+store once per search and each actor moves it to its device once, so nodes need no dataset files and
+no shared filesystem. Events flow one way: an actor's ``train`` is a streaming generator whose items
+(an ``EpochEnded`` per epoch, then the ``SegmentEnded``) the driver picks up with ``ray.wait``; a
+segment costs one task, not one per trial setup as in Ray Tune.
+
+Faults: an actor that dies mid-segment (its node lost, its process killed) is replaced and the same
+segment, which carries the trial's last rung state if it has one, is trained again on what remains
+(the bookkeeper ignores the epochs it already has). A trial that raises is ``failed`` by
+``run_segment`` and not retried. When no node can train a trial for ``LOST_AFTER_S`` or the
+connection breaks, ``ExecutorLost`` stops the search as ``interrupted``. hpsearch's own code is
+shipped to the nodes with the runtime_env (``py_modules``), so they need only ``ray`` and ``torch``.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import hpsearch
+from hpsearch.data import Dataset
+from hpsearch.errors import ExecutorError, ExecutorLost
+from hpsearch.runs.records import TrialStatus
+from hpsearch.search.executors.base import Execution, Executor, RayTarget
+from hpsearch.training.segments import Event, Segment, SegmentEnded
+from hpsearch.training.trainer import DeviceData, cpu_threads, run_segment
+
+try:
+    import ray
+    from ray import exceptions as ray_errors
+except ImportError:  # the extra is not installed: RayExecutor says how to install it
+    ray = None
+
+INSTALL = 'Ray is not installed: pip install "hpsearch[ray]"'
+CONNECT_TIMEOUT_S = 45.0  # an address where no cluster answers fails after about this long
+LOST_AFTER_S = 60.0  # no node able to train a trial for this long: the cluster is gone
+RETRIES = 3  # a segment whose actor keeps dying (not its node) fails after this many tries
+POLL_S = 1.0  # how often a quiet driver checks that the cluster can still train
+
+
+class _TrialWorker:
+    """Runs on a node: holds the dataset on its device and trains the segments it is given."""
+
+    def __init__(self, dataset: Dataset, device: str, threads: int) -> None:
+        self.threads = threads
+        self.data = DeviceData.from_dataset(dataset, torch.device(device))
+
+    def train(self, segment: Segment) -> Iterator[Any]:
+        with cpu_threads(self.threads):
+            yield from run_segment(segment, self.data)
+
+
+@dataclass
+class _Slot:
+    actor: Any
+    segment: Segment | None = None
+    stream: Any = None  # the ObjectRefGenerator of the segment in flight
+    tries: int = 0
+    began: float = 0.0
+
+
+class RayExecutor(Executor):
+    """Joins the cluster (or starts one for ``local``), checks it can train a trial, puts the data
+    in the object store; ``execution.devices`` becomes the device the cluster trains on."""
+
+    def __init__(self, execution: Execution) -> None:
+        if ray is None:
+            raise ExecutorError(INSTALL)
+        assert execution.ray is not None
+        self.target, self.threads = execution.ray, execution.threads
+        self.owned = _connect(self.target)  # we started it (local) or joined it: we stop or leave it
+        self.closed = False
+        try:
+            device, need = _device_and_need(self.target, execution.threads)
+            capacity = _capacity(need)
+            if capacity < 1:
+                raise ExecutorError(f"the Ray cluster at {self.target.address} has no node with {_says(need)} "
+                                    f"for one trial (it has {_cluster_says()})")
+            execution.devices = [torch.device(device)]
+            self.slots = execution.workers or capacity
+            self.need = need
+            self.worker = ray.remote(_TrialWorker).options(**_options(need))
+            self.data = ray.put(execution.dataset)  # once per search: every actor reads this copy
+            self.device = device
+            self.pool = [_Slot(self._actor()) for _ in range(self.slots)]
+            self.starved_since: float | None = None
+        except BaseException:
+            self.close(cancel=True)
+            raise
+
+    def _actor(self) -> Any:
+        return self.worker.remote(self.data, self.device, self.threads)
+
+    def submit(self, segment: Segment) -> None:
+        slot = next(s for s in self.pool if s.segment is None)
+        slot.segment, slot.tries, slot.began = segment, 0, time.perf_counter()
+        self._start(slot)
+
+    def _start(self, slot: _Slot) -> None:
+        slot.tries += 1
+        slot.stream = slot.actor.train.options(num_returns="streaming").remote(slot.segment)
+
+    def events(self) -> Iterator[Event]:
+        while True:
+            busy = {slot.stream: slot for slot in self.pool if slot.stream is not None}
+            try:
+                ready, _ = ray.wait(list(busy), num_returns=1, timeout=POLL_S)
+                if not ready:
+                    self._check_cluster()
+                    continue
+                slot = busy[ready[0]]
+                event = self._next(slot)
+            except (ray_errors.RaySystemError, ConnectionError) as exc:
+                raise ExecutorLost(f"lost the connection to the Ray cluster at {self.target.address}: {exc}") from None
+            if event is None:
+                continue
+            yield event
+            if isinstance(event, SegmentEnded):
+                slot.segment = slot.stream = None
+                return
+
+    def _next(self, slot: _Slot) -> Event | None:
+        """The slot's next event, or None after replacing its dead actor and resubmitting its segment."""
+        try:
+            return ray.get(next(slot.stream))
+        except (ray_errors.RayActorError, ray_errors.ObjectLostError, ray_errors.WorkerCrashedError,
+                ray_errors.NodeDiedError, StopIteration) as exc:
+            segment = slot.segment
+            assert segment is not None
+            ray.kill(slot.actor, no_restart=True)
+            slot.actor = self._actor()
+            if slot.tries >= RETRIES:
+                slot.stream = None
+                prior = segment.start.seconds if segment.start is not None else 0.0
+                error = f"the Ray actor training this trial died {RETRIES} times; last: {type(exc).__name__}: {exc}"
+                return SegmentEnded(segment.trial.id, TrialStatus.FAILED, prior + time.perf_counter() - slot.began,
+                                    error=error.splitlines()[0])
+            self._start(slot)
+            return None
+
+    def _check_cluster(self) -> None:
+        """Raise ExecutorLost once no node has been able to train a trial for ``LOST_AFTER_S``."""
+        if _capacity(self.need) > 0:
+            self.starved_since = None
+            return
+        self.starved_since = self.starved_since or time.monotonic()
+        if time.monotonic() - self.starved_since >= LOST_AFTER_S:
+            raise ExecutorLost(f"no node of the Ray cluster at {self.target.address} has been able to train a trial "
+                               f"(each needs {_says(self.need)}) for {LOST_AFTER_S:.0f}s")
+
+    def close(self, cancel: bool = False) -> None:
+        """Kill the actors (at once: a segment in flight stops mid-epoch), then leave or stop the cluster."""
+        if self.closed:
+            return
+        self.closed = True
+        for slot in getattr(self, "pool", []):
+            try:
+                ray.kill(slot.actor, no_restart=True)
+            except Exception:  # noqa: BLE001 -- the cluster may be gone already
+                pass
+        if self.owned:
+            ray.shutdown()
+
+
+def _connect(target: RayTarget) -> bool:
+    """Join the cluster at ``target.address`` (``local``: start one). Returns whether to shut Ray down
+    at the end. Raises ExecutorError naming the address when no cluster answers within about
+    CONNECT_TIMEOUT_S (ray.init alone retries for minutes)."""
+    if ray.is_initialized():  # a program that joined a cluster itself: use it, leave it connected
+        return False
+    address = target.address
+    if address not in ("auto", "local"):
+        _check_reachable(address)
+    runtime_env = {"py_modules": [str(Path(hpsearch.__file__).parent)]}
+    outcome: list[BaseException | None] = []
+
+    def init() -> None:
+        try:
+            ray.init(address=address, runtime_env=runtime_env, logging_level="ERROR", log_to_driver=False,
+                     include_dashboard=False if address == "local" else None, configure_logging=True)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 -- reported below, in the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=init, daemon=True, name="ray-init")
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S)
+    if not outcome:
+        raise ExecutorError(f"no Ray cluster answered at {address} within {CONNECT_TIMEOUT_S:.0f}s")
+    if outcome[0] is not None:
+        error = str(outcome[0]).strip().splitlines()[0] if str(outcome[0]).strip() else type(outcome[0]).__name__
+        raise ExecutorError(f"could not join the Ray cluster at {address}: {error}")
+    return True
+
+
+def _check_reachable(address: str) -> None:
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10):
+            return
+    except OSError as exc:
+        raise ExecutorError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+                            f"`ray start --head` there, or use --ray local") from None
+
+
+def _device_and_need(target: RayTarget, threads: int) -> tuple[str, dict[str, float]]:
+    """The device trials train on (``auto``: CUDA when the cluster has GPUs) and what each trial asks for."""
+    gpus = ray.cluster_resources().get("GPU", 0)
+    name = target.device
+    if name == "auto":
+        name = "cuda" if gpus > 0 else "cpu"
+    if name.startswith("cuda"):  # cuda:N means nothing on a cluster: Ray gives each trial its GPU(s)
+        if gpus <= 0:
+            raise ExecutorError(f"device {target.device!r} needs CUDA, but the Ray cluster at {target.address} has "
+                                f"no GPU (it has {_cluster_says()}); use device: cpu or auto")
+        return "cuda", {"GPU": target.gpus_per_trial or 1.0}
+    if name != "cpu":
+        raise ExecutorError(f"device {target.device!r} cannot be used on a Ray cluster; use cpu, cuda or auto")
+    return "cpu", {"CPU": float(threads)}
+
+
+def _capacity(need: dict[str, float]) -> int:
+    """How many trials the cluster's live nodes can train at once (each trial on one node)."""
+    fits = 0
+    for node in ray.nodes():
+        if node.get("Alive"):
+            have = node.get("Resources", {})
+            fits += min(math.floor(have.get(k, 0) / v + 1e-9) for k, v in need.items())
+    return fits
+
+
+def _options(need: dict[str, float]) -> dict[str, float]:
+    return {"num_gpus": need["GPU"], "num_cpus": 0} if "GPU" in need else {"num_cpus": need["CPU"]}
+
+
+def _says(need: dict[str, float]) -> str:
+    return " and ".join(f"{v:g} {k}" for k, v in need.items())
+
+
+def _cluster_says() -> str:
+    have = ray.cluster_resources()
+    return ", ".join(f"{have.get(k, 0):g} {k}" for k in ("CPU", "GPU"))
