@@ -17,10 +17,11 @@ shipped to the nodes with the runtime_env (``py_modules``), so they need only ``
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
-import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ except ImportError:  # the extra is not installed: RayExecutor says how to insta
     ray = None
 
 INSTALL = 'Ray is not installed: pip install "hpsearch[ray]"'
-CONNECT_TIMEOUT_S = 45.0  # an address where no cluster answers fails after about this long
+CONNECT_TIMEOUT_S = 10.0  # an address whose port does not answer within this fails
 LOST_AFTER_S = 60.0  # no node able to train a trial for this long: the cluster is gone
 RETRIES = 3  # a segment whose actor keeps dying (not its node) fails after this many tries
 POLL_S = 1.0  # how often a quiet driver checks that the cluster can still train
@@ -62,39 +63,44 @@ class _TrialWorker:
 
 
 @dataclass
-class _Slot:
-    actor: Any
-    segment: Segment | None = None
-    stream: Any = None  # the ObjectRefGenerator of the segment in flight
-    tries: int = 0
-    began: float = 0.0
+class _Run:
+    """A segment on its way through the cluster: which actor trains it, and how often it was started."""
+
+    segment: Segment
+    began: float
+    actor: Any = None
+    stream: Any = None  # the ObjectRefGenerator of its events
+    tries: int = 0  # starts that ended with the actor dead while its node lived (a crash, not a lost node)
+    nodes: frozenset[str] = frozenset()  # the live nodes when it started
 
 
 class RayExecutor(Executor):
     """Joins the cluster (or starts one for ``local``), checks it can train a trial, puts the data
-    in the object store; ``execution.devices`` becomes the device the cluster trains on."""
+    in the object store; ``execution.devices`` becomes the device the cluster trains on. Segments
+    wait in a queue for an idle actor, so a search goes on with fewer actors after a node is lost."""
 
     def __init__(self, execution: Execution) -> None:
         if ray is None:
             raise ExecutorError(INSTALL)
         assert execution.ray is not None
         self.target, self.threads = execution.ray, execution.threads
-        self.owned = _connect(self.target)  # we started it (local) or joined it: we stop or leave it
+        self.owned = _connect(self.target)  # we started it (local) or joined it: we stop it or leave it
         self.closed = False
+        self.idle: list[Any] = []  # actors without work
+        self.running: dict[Any, _Run] = {}  # by stream
+        self.queue: deque[_Run] = deque()  # segments waiting for an actor
+        self.starved_since: float | None = None
         try:
-            device, need = _device_and_need(self.target, execution.threads)
-            capacity = _capacity(need)
+            self.device, self.need = _device_and_need(self.target, execution.threads)
+            capacity = _capacity(self.need)
             if capacity < 1:
-                raise ExecutorError(f"the Ray cluster at {self.target.address} has no node with {_says(need)} "
+                raise ExecutorError(f"the Ray cluster at {self.target.address} has no node with {_says(self.need)} "
                                     f"for one trial (it has {_cluster_says()})")
-            execution.devices = [torch.device(device)]
+            execution.devices = [torch.device(self.device)]
             self.slots = execution.workers or capacity
-            self.need = need
-            self.worker = ray.remote(_TrialWorker).options(**_options(need))
+            self.worker = ray.remote(_TrialWorker).options(**_options(self.need))
             self.data = ray.put(execution.dataset)  # once per search: every actor reads this copy
-            self.device = device
-            self.pool = [_Slot(self._actor()) for _ in range(self.slots)]
-            self.starved_since: float | None = None
+            self.idle = [self._actor() for _ in range(min(self.slots, capacity))]
         except BaseException:
             self.close(cancel=True)
             raise
@@ -103,51 +109,60 @@ class RayExecutor(Executor):
         return self.worker.remote(self.data, self.device, self.threads)
 
     def submit(self, segment: Segment) -> None:
-        slot = next(s for s in self.pool if s.segment is None)
-        slot.segment, slot.tries, slot.began = segment, 0, time.perf_counter()
-        self._start(slot)
+        self.queue.append(_Run(segment, time.perf_counter()))
+        self._dispatch()
 
-    def _start(self, slot: _Slot) -> None:
-        slot.tries += 1
-        slot.stream = slot.actor.train.options(num_returns="streaming").remote(slot.segment)
+    def _dispatch(self) -> None:
+        """Start queued segments on idle actors; after a node loss, make actors again as room returns."""
+        if self.queue and len(self.idle) + len(self.running) < self.slots:
+            room = _capacity(self.need) - len(self.idle) - len(self.running)
+            self.idle += [self._actor() for _ in range(min(room, self.slots - len(self.idle) - len(self.running)))]
+        while self.queue and self.idle:
+            run = self.queue.popleft()
+            run.actor, run.nodes = self.idle.pop(), _live_nodes()
+            run.stream = run.actor.train.options(num_returns="streaming").remote(run.segment)
+            self.running[run.stream] = run
 
     def events(self) -> Iterator[Event]:
         while True:
-            busy = {slot.stream: slot for slot in self.pool if slot.stream is not None}
             try:
-                ready, _ = ray.wait(list(busy), num_returns=1, timeout=POLL_S)
+                self._dispatch()
+                ready = ray.wait(list(self.running), num_returns=1, timeout=POLL_S)[0] if self.running else []
                 if not ready:
                     self._check_cluster()
+                    time.sleep(0 if self.running else POLL_S)
                     continue
-                slot = busy[ready[0]]
-                event = self._next(slot)
+                run = self.running[ready[0]]
+                event = self._next(run)
             except (ray_errors.RaySystemError, ConnectionError) as exc:
                 raise ExecutorLost(f"lost the connection to the Ray cluster at {self.target.address}: {exc}") from None
             if event is None:
                 continue
             yield event
             if isinstance(event, SegmentEnded):
-                slot.segment = slot.stream = None
+                if self.running.pop(run.stream, None) is not None:
+                    self.idle.append(run.actor)
                 return
 
-    def _next(self, slot: _Slot) -> Event | None:
-        """The slot's next event, or None after replacing its dead actor and resubmitting its segment."""
+    def _next(self, run: _Run) -> Event | None:
+        """The run's next event; None when its actor died and the segment went back to the queue (to
+        the front: it goes on first), or a failed SegmentEnded when its actor kept crashing."""
         try:
-            return ray.get(next(slot.stream))
+            return ray.get(next(run.stream))
         except (ray_errors.RayActorError, ray_errors.ObjectLostError, ray_errors.WorkerCrashedError,
                 ray_errors.NodeDiedError, StopIteration) as exc:
-            segment = slot.segment
-            assert segment is not None
-            ray.kill(slot.actor, no_restart=True)
-            slot.actor = self._actor()
-            if slot.tries >= RETRIES:
-                slot.stream = None
-                prior = segment.start.seconds if segment.start is not None else 0.0
-                error = f"the Ray actor training this trial died {RETRIES} times; last: {type(exc).__name__}: {exc}"
-                return SegmentEnded(segment.trial.id, TrialStatus.FAILED, prior + time.perf_counter() - slot.began,
-                                    error=error.splitlines()[0])
-            self._start(slot)
-            return None
+            del self.running[run.stream]
+            ray.kill(run.actor, no_restart=True)
+            if run.nodes <= _live_nodes():  # its node lives: the actor itself crashed
+                run.tries += 1
+            if run.tries < RETRIES:
+                run.actor = run.stream = None
+                self.queue.appendleft(run)
+                return None
+            prior = run.segment.start.seconds if run.segment.start is not None else 0.0
+            error = f"the Ray actor training this trial died {RETRIES} times; last: {type(exc).__name__}: {exc}"
+            return SegmentEnded(run.segment.trial.id, TrialStatus.FAILED, prior + time.perf_counter() - run.began,
+                                error=error.splitlines()[0])
 
     def _check_cluster(self) -> None:
         """Raise ExecutorLost once no node has been able to train a trial for ``LOST_AFTER_S``."""
@@ -164,50 +179,36 @@ class RayExecutor(Executor):
         if self.closed:
             return
         self.closed = True
-        for slot in getattr(self, "pool", []):
-            try:
-                ray.kill(slot.actor, no_restart=True)
-            except Exception:  # noqa: BLE001 -- the cluster may be gone already
-                pass
+        for actor in [*self.idle, *(run.actor for run in self.running.values())]:
+            with contextlib.suppress(Exception):  # the cluster may be gone already
+                ray.kill(actor, no_restart=True)
         if self.owned:
             ray.shutdown()
 
 
 def _connect(target: RayTarget) -> bool:
     """Join the cluster at ``target.address`` (``local``: start one). Returns whether to shut Ray down
-    at the end. Raises ExecutorError naming the address when no cluster answers within about
-    CONNECT_TIMEOUT_S (ray.init alone retries for minutes)."""
+    at the end. Raises ExecutorError naming the address when no cluster answers there: the port is
+    tried first, since ray.init alone retries for a minute and then ends the process."""
     if ray.is_initialized():  # a program that joined a cluster itself: use it, leave it connected
         return False
     address = target.address
     if address not in ("auto", "local"):
         _check_reachable(address)
-    runtime_env = {"py_modules": [str(Path(hpsearch.__file__).parent)]}
-    outcome: list[BaseException | None] = []
-
-    def init() -> None:
-        try:
-            ray.init(address=address, runtime_env=runtime_env, logging_level="ERROR", log_to_driver=False,
-                     include_dashboard=False if address == "local" else None, configure_logging=True)
-            outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 -- reported below, in the caller's thread
-            outcome.append(exc)
-
-    thread = threading.Thread(target=init, daemon=True, name="ray-init")
-    thread.start()
-    thread.join(CONNECT_TIMEOUT_S)
-    if not outcome:
-        raise ExecutorError(f"no Ray cluster answered at {address} within {CONNECT_TIMEOUT_S:.0f}s")
-    if outcome[0] is not None:
-        error = str(outcome[0]).strip().splitlines()[0] if str(outcome[0]).strip() else type(outcome[0]).__name__
-        raise ExecutorError(f"could not join the Ray cluster at {address}: {error}")
+    runtime_env = {"py_modules": [str(Path(hpsearch.__file__).parent)]}  # the driver's hpsearch, on every node
+    try:  # in this thread: ray.init from another one cannot start a local instance
+        ray.init(address=address, runtime_env=runtime_env, logging_level="ERROR", log_to_driver=False,
+                 include_dashboard=False if address == "local" else None)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExecutorError(f"could not join the Ray cluster at {address}: {error}") from None
     return True
 
 
 def _check_reachable(address: str) -> None:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
-        with socket.create_connection((host, int(port)), timeout=10):
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
             return
     except OSError as exc:
         raise ExecutorError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
@@ -228,6 +229,10 @@ def _device_and_need(target: RayTarget, threads: int) -> tuple[str, dict[str, fl
     if name != "cpu":
         raise ExecutorError(f"device {target.device!r} cannot be used on a Ray cluster; use cpu, cuda or auto")
     return "cpu", {"CPU": float(threads)}
+
+
+def _live_nodes() -> frozenset[str]:
+    return frozenset(node["NodeID"] for node in ray.nodes() if node.get("Alive"))
 
 
 def _capacity(need: dict[str, float]) -> int:
