@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -196,12 +198,20 @@ def _connect(target: RayTarget) -> bool:
     if address not in ("auto", "local"):
         _check_reachable(address)
     runtime_env = {"py_modules": [str(Path(hpsearch.__file__).parent)]}  # the driver's hpsearch, on every node
+    # ray.init installs its own SIGTERM handler (it aborts the process): the search's handlers are put
+    # back, so SIGTERM still marks the running trials interrupted and exits 130
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:  # in this thread: ray.init from another one cannot start a local instance
         ray.init(address=address, runtime_env=runtime_env, logging_level="ERROR", log_to_driver=False,
                  include_dashboard=False if address == "local" else None)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, ray_errors.RayError) as exc:  # RayError: auth
         error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExecutorError(f"could not join the Ray cluster at {address}: {error}") from None
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
     return True
 
 
