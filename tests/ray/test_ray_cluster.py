@@ -145,7 +145,7 @@ def test_sigterm_stops_at_once_and_resume_on_ray_finishes(cluster: _Nodes, refer
     while not list(run_dir.glob("trials/*/metrics.jsonl")) and process.poll() is None:
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)  # as Ctrl-C; ray.init installs a SIGTERM handler of its own that aborts
-    out, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted: search interrupted" in err
     info = json.loads((run_dir / "run.json").read_text())
