@@ -52,13 +52,25 @@ class MissingExtraError(HpsearchError):
     """An optional dependency a command needs is not installed; the message gives the pip line."""
 
 
+class ExecutorError(HpsearchError):
+    """Trials cannot be trained where asked: Ray is not installed, no cluster answers at the address,
+    or the cluster lacks the resources a trial needs. Raised before anything is written."""
+
+
+class ExecutorLost(HpsearchError):
+    """Whatever trained the trials went away mid-search (a whole Ray cluster): the search stops as
+    ``interrupted`` with this message, and ``hpsearch resume`` finishes it."""
+
+
 class SearchInterrupted(HpsearchError):
-    """SIGINT or SIGTERM stopped the search; the run folder was closed with status ``interrupted``.
+    """SIGINT or SIGTERM (or, with ``reason``, the loss of a cluster) stopped the search; the run
+    folder was closed with status ``interrupted``.
 
     ``hpsearch resume`` continues it. The CLI maps this to exit code 130.
     """
 
-    def __init__(self, run_dir: object, result: object = None) -> None:
-        super().__init__(f"search interrupted; partial results in {run_dir}; continue with: hpsearch resume {run_dir}")
+    def __init__(self, run_dir: object, result: object = None, reason: str | None = None) -> None:
+        why = f"{reason}; " if reason else ""
+        super().__init__(f"{why}search interrupted; partial results in {run_dir}; continue with: hpsearch resume {run_dir}")
         self.run_dir = run_dir
         self.result = result  # the runrecord.SearchResult so far (status interrupted)

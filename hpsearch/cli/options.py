@@ -66,9 +66,23 @@ class DevicesType(click.ParamType):
         return names
 
 
+class RayAddressType(click.ParamType):
+    name = "ADDRESS"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from hpsearch.space.config import RAY_ADDRESS, RAY_ADDRESSES
+
+        if not RAY_ADDRESS.match(str(value)):
+            self.fail(f"{value!r}: expected {RAY_ADDRESSES}", param, ctx)
+        return str(value)
+
+
 def parallel_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--workers`` and ``--devices``, shared by ``run`` and ``resume``."""
+    """``--workers``, ``--devices`` and ``--ray``, shared by ``run`` and ``resume``."""
+    command = click.option("--ray", "ray", type=RayAddressType(), help="Train the trials on this Ray cluster: auto "
+                           "(the one running here), HOST:PORT, ray://HOST:PORT, or local (start one for this search). "
+                           'Needs pip install "hpsearch[ray]". [default: the config\'s ray, else this machine]')(command)
     command = click.option("--devices", type=DevicesType(), help="Spread the workers over these devices, round-robin, "
                            "e.g. cuda:0,cuda:1 (several workers may share one). [default: the config's device]")(command)
     return click.option("--workers", type=click.IntRange(min=1), help="Train this many trials at once, each in its "
-                        "own process. [default: the config's workers, 1]")(command)
+                        "own process. [default: the config's workers, else 1; on Ray, as many as the cluster holds]")(command)

@@ -35,7 +35,7 @@ from hpsearch.space.sampler import sample_trials
 @ci_options
 @handle_errors
 def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, device: str | None,
-        run_dir: Path | None, smoke: bool, test: bool, workers: int | None, devices: list[str] | None,
+        run_dir: Path | None, smoke: bool, test: bool, workers: int | None, devices: list[str] | None, ray: str | None,
         max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Run the search described by CONFIG and write its runs folder."""
     cfg = load_config(config)
@@ -44,7 +44,7 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
 
         cfg = smoke_config(cfg)
     cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
-                             workers=workers)
+                             workers=workers, ray=ray)
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
@@ -64,19 +64,20 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
 @ci_options
 @handle_errors
 def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, devices: list[str] | None,
-           max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
+           ray: str | None, max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Continue the stopped, interrupted or killed search in RUN_DIR, or extend a finished one.
 
     Finished trials are kept; interrupted ones continue from their last rung checkpoint (with a
     scheduler) or run again from scratch; the rest are the trials an unbroken run draws. Refuses a
-    folder whose config.yaml was edited (--trials is the one change it makes itself).
+    folder whose config.yaml was edited (--trials is the one change it makes itself). Runs here unless
+    given --ray (a config's ray key is not kept in the run folder).
     """
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import resume_search  # imports torch: under the signal handlers
 
         return resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices,
-                             trials=trials, test=test)
+                             trials=trials, test=test, ray=ray)
 
     _search(start, list(thresholds), json_path, quiet)
 
@@ -182,7 +183,8 @@ def validate(config: Path) -> None:
     searched = ", ".join(cfg.space) or "nothing (seed-noise baseline)"
     sched = cfg.scheduler
     extra = "" if sched.name == "none" else f"; {sched.name} (min_epochs {sched.min_epochs}, eta {sched.eta})"
-    extra += "" if cfg.workers == 1 else f"; {cfg.workers} workers"
+    extra += "" if cfg.workers in (None, 1) else f"; {cfg.workers} workers"
+    extra += f"; on Ray at {cfg.ray}" if cfg.ray else ""
     click.echo(f"{config}: ok: {cfg.name}, {cfg.trials} trials x {cfg.epochs} epochs on {cfg.data.dataset}, "
                f"searching {searched}{extra}")
 

@@ -29,12 +29,18 @@ class TimeLimit:
     seconds: float | None = None
     clock: Callable[[], float] = time.monotonic
     start: float = field(init=False)
+    began: float = field(init=False)  # perf_counter at the start, for the time split (never the test clock)
 
     def __post_init__(self) -> None:
         self.start = self.clock()
+        self.began = time.perf_counter()
 
     def elapsed(self) -> float:
         return self.clock() - self.start
+
+    def wall(self) -> float:
+        """Real seconds since the search began (``elapsed`` follows ``clock``, which tests may fake)."""
+        return time.perf_counter() - self.began
 
     def reached(self) -> bool:
         return self.seconds is not None and self.elapsed() >= self.seconds

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from hpsearch.data import prepare_data
-from hpsearch.errors import ConfigError, Problem, RunDirError, SearchInterrupted
+from hpsearch.errors import ConfigError, ExecutorLost, Problem, RunDirError, SearchInterrupted
 from hpsearch.formatting import duration
 from hpsearch.runs.records import SearchResult, TimeSplit, TrialResult
 from hpsearch.runs.runlock import RunLock
@@ -29,12 +29,12 @@ from hpsearch.runs.store import RunStore, config_text, text_sha256
 from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_trials_csv
 from hpsearch.search.bookkeeper import Bookkeeper
 from hpsearch.search.checkpoints import rebuild_rungs
-from hpsearch.search.executors import Execution, ExecutorFactory, make_executor
+from hpsearch.search.executors import Execution, Executor, ExecutorFactory, RayTarget, make_executor
 from hpsearch.search.loop import run_loop
 from hpsearch.search.observer import SearchObserver
 from hpsearch.search.resume import load_resumable
 from hpsearch.search.schedulers import make_scheduler
-from hpsearch.space.config import SearchConfig, config_to_dict
+from hpsearch.space.config import SearchConfig, recorded_config
 from hpsearch.space.sampler import Trial
 from hpsearch.training.bestmodel import BestModelKeeper, evaluate_on_test
 from hpsearch.training.trainer import resolve_device
@@ -51,23 +51,27 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     Bad config or data raise before anything is written. SIGINT (and SIGTERM, under
     ``interrupts.signals_as_interrupt``) closes the folder as ``interrupted`` and raises
     SearchInterrupted. With ``max_seconds``, no trial starts after that long (status ``stopped``).
-    ``config.workers`` trials train at once, on ``devices`` (default: the config's device);
-    ``executor`` overrides how (see ``hpsearch.search.executors``).
+    ``config.workers`` trials train at once, on ``devices`` (default: the config's device), or on
+    the Ray cluster at ``config.ray``; ``executor`` overrides how (see ``hpsearch.search.executors``).
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
     config = config.with_absolute_paths()
-    found = _devices(config, devices)
-    execution = Execution(prepare_data(config), found, config.workers, config.threads)
-    store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
+    execution = _execution(config, config.workers, devices, config.ray)
+    running = (executor or make_executor)(execution)  # joins a Ray cluster: a bad address writes nothing
+    try:
+        store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
+    except BaseException:
+        running.close(cancel=True)
+        raise
     info: dict[str, Any] = {"name": config.name, "seed": config.seed, "status": "running"}
 
     def begin() -> None:
-        _new_run_info(info, config, store.write_config(config_to_dict(config)), execution, devices)
+        _new_run_info(info, config, store.write_config(recorded_config(config)), execution, devices)
         store.write_run_info(info)
 
     with _locked(store.root, observer):
-        return _run(config, store, info, execution, list(range(config.trials)), [], observer, limit, begin, executor)
+        return _run(config, store, info, execution, list(range(config.trials)), [], observer, limit, begin, running)
 
 
 def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str, execution: Execution,
@@ -77,6 +81,8 @@ def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str
                  "argv": sys.argv, "data": execution.dataset.summary(), "config_sha256": config_sha256})
     if devices:
         info["devices"] = [str(d) for d in execution.devices]
+    if config.ray:
+        info["ray"] = config.ray
     if config.refined_from is not None:  # the coarse run this search zooms in on (hpsearch refine)
         info["refined_from"] = {"run": config.refined_from, "trials": config.refined_trials}
 
@@ -84,7 +90,7 @@ def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str
 def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
                   clock: Callable[[], float] = time.monotonic, workers: int | None = None,
                   devices: list[str] | None = None, executor: ExecutorFactory | None = None,
-                  trials: int | None = None, test: bool = False) -> SearchResult:
+                  trials: int | None = None, test: bool = False, ray: str | None = None) -> SearchResult:
     """Continue a stopped, interrupted or killed search in ``run_dir`` with the config it started with.
 
     Finished trials (completed, stopped, diverged, failed) are kept as they are; an interrupted
@@ -92,7 +98,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
     ``devices`` may differ from the first invocation's. ``trials`` (at least the planned count)
     extends the search to that many trials, as a fresh run of that many would end; ``test``
     evaluates the best trial on the test split once the search is complete (also a finished one).
-    Raises RunDirError if the folder is not a run, is in use, or its config.yaml was edited.
+    With ``ray`` (a Ray address) it continues on that cluster, else here. Raises RunDirError if the folder is not a run, is in use, or its config.yaml was edited.
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
@@ -102,31 +108,32 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
         config, info, store = state.config, state.info, RunStore(root)
         if not (state.pending or test or state.extension) and info.get("status") in ("completed", "no_trial_completed"):
             return SearchResult(root, info["status"], state.done, limit.elapsed(), config.trials)
-        found = _devices(config, devices)
         run_config = dataclasses.replace(config, test=True) if test else config  # --test: this invocation only
-        execution = Execution(prepare_data(run_config), found, workers or config.workers, config.threads)
+        execution = _execution(run_config, workers or config.workers, devices, ray)
         _check_same_data(config, info, execution)
         store.remove_temp_files()
+        running = (executor or make_executor)(execution)  # joins a Ray cluster: a bad address writes nothing
 
         def begin() -> None:
             if not info:  # killed before its run.json was written: it starts now
                 info.update(name=config.name, seed=config.seed, status="running")
                 _new_run_info(info, config, text_sha256((root / "config.yaml").read_text(encoding="utf-8")), execution, devices)
             info.update(status="running", ended=None)
-            info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv, **state.extension})
+            info.setdefault("resumed", []).append({"at": now(), "argv": sys.argv, **state.extension,
+                                                   **({"ray": ray} if ray else {})})
             if state.extension:  # run.json first: a kill before config.yaml is rewritten is recognised (resume.py)
-                info["config_sha256"] = text_sha256(config_text(config_to_dict(config)))
+                info["config_sha256"] = text_sha256(config_text(recorded_config(config)))
             store.write_run_info(info)
             if state.extension:
-                store.write_config(config_to_dict(config))
+                store.write_config(recorded_config(config))
 
-        return _run(run_config, store, info, execution, state.pending, state.done, observer, limit, begin, executor)
+        return _run(run_config, store, info, execution, state.pending, state.done, observer, limit, begin, running)
 
 
 def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution: Execution, pending: list[int],
          done: list[tuple[Trial, TrialResult]], observer: SearchObserver, limit: TimeLimit,
-         begin: Callable[[], None], executor: ExecutorFactory | None) -> SearchResult:
-    """Open the folder (``begin``), train ``pending`` through an executor, close the folder.
+         begin: Callable[[], None], running: Executor) -> SearchResult:
+    """Open the folder (``begin``), train ``pending`` through ``running``, close the folder.
 
     ``done`` holds the trials already finished in the folder; trials.csv and run.json's summary
     cover them and the new ones, by trial id, so the result does not depend on how the work was split.
@@ -135,32 +142,34 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     book: Bookkeeper | None = None
-    slots, startup = execution.workers, 0.0
+    slots, startup = running.slots, 0.0
     try:
         begin()
-        observer.search_started(config, store.root, execution.devices[0])
+        observer.search_started(dataclasses.replace(config, workers=slots), store.root, execution.devices[0])
         scheduler = make_scheduler(config)
         starts = rebuild_rungs(scheduler, store, done, pending, {d.type for d in execution.devices})
         observer.trials_planned(len(done), list(pending))
         keeper = BestModelKeeper(store.root, execution.dataset.input_dim, execution.dataset.num_classes)
         book = Bookkeeper(config, store, scheduler, observer, outcome, keeper, starts)
-        with (executor or make_executor)(execution) as running:
-            slots, startup = running.slots, limit.elapsed()
+        with running:
+            startup = limit.wall()
             left = run_loop(book, running, pending, limit)
-            outcome.time = TimeSplit(limit.elapsed(), startup, book.training, book.evaluation, slots, book.started)
-    except KeyboardInterrupt:
+            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, slots, book.started)
+    except (KeyboardInterrupt, ExecutorLost) as exc:  # Ctrl-C, SIGTERM, or the Ray cluster gone
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
         if book is not None:
             outcome.interrupted = book.interrupt()
-            outcome.time = TimeSplit(limit.elapsed(), startup, book.training, book.evaluation, slots, book.started)
+            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, slots, book.started)
             write_trials_csv(config, store, outcome)
         close_run(store, info, outcome, "interrupted")
-        raise SearchInterrupted(store.root, outcome) from None
+        raise SearchInterrupted(store.root, outcome, str(exc) if isinstance(exc, ExecutorLost) else None) from None
     except OSError as exc:  # the folder cannot be written (disk full, read-only): the run's failure, never a trial's
         _close_after_write_failure(config, store, info, outcome, book, limit)
         where = f" ({exc.filename})" if exc.filename else ""
         raise RunDirError(f"cannot write the run folder {store.root}{where}: {exc.strerror or exc}; free space or "
                           f"fix permissions, then continue with: hpsearch resume {store.root}") from None
+    finally:
+        running.close(cancel=True)  # a no-op after the with block; else (begin failed) its workers go
     return _close(config, store, info, execution, outcome, left, limit)
 
 
@@ -203,6 +212,17 @@ def _check_same_data(config: SearchConfig, info: dict[str, Any], execution: Exec
         raise RunDirError(f"the data changed since the run began ({what} no longer gives the examples recorded in "
                           f"run.json's data.sha256); resume never mixes two datasets in one run: restore the data, "
                           f"or start a new search")
+
+
+def _execution(config: SearchConfig, workers: int | None, devices: list[str] | None, ray: str | None) -> Execution:
+    """How the search trains: here on ``devices``, or on the Ray cluster at ``ray`` (which picks the device)."""
+    if ray is None:
+        return Execution(prepare_data(config), _devices(config, devices), workers, config.threads)
+    if devices:
+        raise ConfigError([Problem("--devices", "spreads workers over this machine's devices; on Ray each trial "
+                                   "gets its device from the cluster (see ray_gpus_per_trial)")], config.source)
+    return Execution(prepare_data(config), [], workers, config.threads,
+                     RayTarget(ray, config.device, config.ray_gpus_per_trial))
 
 
 def _devices(config: SearchConfig, devices: list[str] | None) -> list[torch.device]:

@@ -63,6 +63,12 @@ DATA_KEY_SCOPE: dict[str, tuple[Callable[[str, str | None], bool], str]] = {
 SCHEDULER_KEY_SCOPE: dict[str, tuple[str, ...]] = {
     "min_epochs": ("asha", "hyperband"), "eta": ("asha", "hyperband"), "brackets": ("hyperband",),
 }
+# Where a Ray cluster is (``ray:``, ``--ray``): auto, HOST:PORT, ray://HOST:PORT, or local (start one here)
+RAY_ADDRESS = re.compile(r"^(auto|local|(ray://)?[^\s:/]+:\d{1,5})$")
+RAY_ADDRESSES = "auto, local, HOST:PORT or ray://HOST:PORT"
+# Keys that say where a search runs, not what it is: read from the user's file, never written into the
+# run folder's config.yaml (a cluster's address changes; resume runs here unless given --ray)
+PLACEMENT_KEYS = ("ray",)
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,15 @@ class SearchConfig:
     fixed: dict[str, Any] = section(dict, "hyperparameters held constant in every trial", shown="`{}`")
     space: dict[str, Distribution] = section(dict, "searched hyperparameters, in declared importance order", shown="`{}`")
     scheduler: SchedulerConfig = section(SchedulerConfig, "early stopping", shown="`{name: none}`")
-    workers: int = key(1, integer_at_least(1), "trials trained at once, each in its own process")
+    workers: int | None = key(None, optional(integer_at_least(1)), "trials trained at once, each in its own process; "
+                              "with Ray, unset means as many as the cluster holds", shown="`1`")
     threads: int = key(1, integer_at_least(1), "torch CPU threads per trial: fixed, so metrics do not depend on workers")
+    ray: str | None = key(None, optional(matches(RAY_ADDRESS, RAY_ADDRESSES)), "train on the Ray cluster at this "
+                          "address (--ray overrides; not kept in the run folder's config.yaml)")
+    ray_gpus_per_trial: float | None = key(None, optional(Check(lambda v: is_number(v) and v > 0 and (v <= 1 or is_int(v)),
+                                                                "a number in (0, 1] or a whole number of GPUs")),
+                                           "CUDA trials on Ray: GPUs each trial asks for; 0.25 trains 4 per GPU",
+                                           shown="`1`", convert=float)
     # written by ``hpsearch refine``; both copied into the new run's run.json
     refined_from: str | None = key(None, optional(text("a run folder path")), "the run folder this config was refined from")
     refined_trials: list[int] | None = key(None, optional(TRIAL_IDS), "the top trials of refined_from whose values the ranges follow")
@@ -151,6 +164,11 @@ def config_to_dict(config: SearchConfig) -> dict[str, Any]:
         "space": lambda space: {name: dist.to_dict() for name, dist in space.items()},
         "scheduler": SchedulerConfig.to_dict,
     })
+
+
+def recorded_config(config: SearchConfig) -> dict[str, Any]:
+    """What a run folder's config.yaml holds: the search, without where it ran (``PLACEMENT_KEYS``)."""
+    return {k: v for k, v in config_to_dict(config).items() if k not in PLACEMENT_KEYS}
 
 
 def data_to_dict(data: DataConfig) -> dict[str, Any]:

@@ -20,16 +20,28 @@ from hpsearch.data import Dataset
 from hpsearch.training.segments import Event, Segment
 
 
+@dataclass(frozen=True)
+class RayTarget:
+    """Train on the Ray cluster at ``address`` (see ray_executor.py). ``device`` is the config's
+    device name, which the cluster resolves (``auto`` is CUDA when the cluster has GPUs)."""
+
+    address: str
+    device: str = "auto"
+    gpus_per_trial: float | None = None  # CUDA trials: None asks for one GPU each
+
+
 @dataclass
 class Execution:
     """Where and how trials train: the dataset, the devices (shared round-robin by workers), how
-    many trials train at once, and the torch threads each trial uses (fixed, so CPU metrics do not
-    depend on the number of workers)."""
+    many trials train at once (None: one here, as many as the cluster holds on Ray), and the torch
+    threads each trial uses (fixed, so CPU metrics do not depend on the number of workers). With
+    ``ray``, ``devices`` starts empty and the executor fills it with the device the cluster trains on."""
 
     dataset: Dataset
     devices: list[torch.device]
-    workers: int = 1
+    workers: int | None = 1
     threads: int = 1
+    ray: RayTarget | None = None
 
 
 class Executor(ABC):

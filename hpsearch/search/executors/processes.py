@@ -65,7 +65,7 @@ class ProcessExecutor(Executor):
         self.context = mp.get_context("spawn")
         self.dataset, self.threads = execution.dataset, execution.threads
         devices = [str(d) for d in execution.devices]
-        self.workers = [self._spawn(devices[k % len(devices)]) for k in range(execution.workers)]
+        self.workers = [self._spawn(devices[k % len(devices)]) for k in range(execution.workers or 1)]
         self.slots = len(self.workers)
 
     def _spawn(self, device: str) -> _Worker:
