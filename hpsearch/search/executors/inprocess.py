@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from hpsearch.search.executors.base import Execution, Executor
 from hpsearch.training.segments import Event, Segment
 from hpsearch.training.trainer import DeviceData, cpu_threads, run_segment
+from hpsearch.training.warmup import warm_up
 
 
 class InProcessExecutor(Executor):
@@ -20,6 +21,8 @@ class InProcessExecutor(Executor):
         self.data = DeviceData.from_dataset(execution.dataset, execution.devices[0])  # moved to the device once
         self.threads = execution.threads
         self.queue: deque[Segment] = deque()
+        with cpu_threads(self.threads):
+            warm_up(self.data)  # once per search, outside every trial's clock
 
     def submit(self, segment: Segment) -> None:
         self.queue.append(segment)

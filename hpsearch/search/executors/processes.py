@@ -26,6 +26,7 @@ from hpsearch.runs.records import TrialStatus
 from hpsearch.search.executors.base import Execution, Executor
 from hpsearch.training.segments import Event, Segment, SegmentEnded
 from hpsearch.training.trainer import DeviceData, run_segment
+from hpsearch.training.warmup import warm_up
 
 CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once
 
@@ -38,6 +39,7 @@ def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int) 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(threads)
     data = DeviceData.from_dataset(dataset, torch.device(device))
+    warm_up(data)  # before it takes work: the process's one-time costs stay out of every trial's seconds
     crash = {int(t) for t in os.environ.get(CRASH_ENV, "").split(",") if t.strip()}
     try:
         while (segment := conn.recv()) is not None:
