@@ -26,6 +26,7 @@ _LAZY = {
     "resume_search": "search.run",
     "SearchResult": "runs.records",
     "RunRecord": "runs.store",
+    "load_model": "training.predictor",
     "ConfigError": "errors",
     "DataError": "errors",
     "HpsearchError": "errors",

@@ -10,6 +10,7 @@ from hpsearch.cli import (
                           export_command,
                           init_command,
                           list_command,
+                          predict_command,
                           refine_command,
                           report_command,
                           report_commands,
@@ -17,5 +18,5 @@ from hpsearch.cli import (
 )
 from hpsearch.cli.group import main
 
-__all__ = ["export_command", "init_command", "list_command", "main", "refine_command", "report_command",
-           "report_commands", "search_commands"]
+__all__ = ["export_command", "init_command", "list_command", "main", "predict_command", "refine_command",
+           "report_command", "report_commands", "search_commands"]

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from hpsearch.data.preprocessing import Preprocessing
+
 
 @dataclass
 class Dataset:
@@ -26,6 +28,12 @@ class Dataset:
     x_test: torch.Tensor | None = None
     y_test: torch.Tensor | None = None
     info: dict[str, Any] = field(default_factory=dict)  # recorded in run.json (sizes, label names)
+    preprocessing: Preprocessing | None = None  # raw example -> model input; kept in best_model.pt
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names by label (the loader's, else "0".."C-1")."""
+        return [str(c) for c in self.info.get("classes") or range(self.num_classes)]
 
     @property
     def input_dim(self) -> int:

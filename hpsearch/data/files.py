@@ -37,6 +37,7 @@ from hpsearch.data.checks import (
     infer_num_classes,
 )
 from hpsearch.data.dataset import Dataset
+from hpsearch.data.preprocessing import Preprocessing
 from hpsearch.data.splits import finish, standardize
 from hpsearch.errors import DataError
 from hpsearch.space.config import DataConfig
@@ -122,7 +123,8 @@ def _read_csv(path: Path, config: DataConfig) -> Arrays:
     labels: Any = np.array(y, dtype=str)  # strings, mapped to classes, unless all are numbers
     with contextlib.suppress(ValueError):
         labels = np.array([float(v) for v in y])
-    return {"x": np.array(x, dtype=np.float64).reshape(len(x), len(features)), "y": labels}
+    return {"x": np.array(x, dtype=np.float64).reshape(len(x), len(features)), "y": labels,
+            "columns": [header[i] for i in features]}
 
 
 _LABELS = {(True, False): "strings mapped to 0..C-1 in sorted order",  # (mapped, were integers)
@@ -202,10 +204,14 @@ def load_file(config: DataConfig) -> Dataset:
         if test[0].shape[1] != train[0].shape[1]:
             raise DataError(f"{path}: x has {train[0].shape[1]} features per example but x_test has {test[0].shape[1]}")
     x_train, x_test = train[0], None if test is None else test[0]
-    _, x_train, x_test = standardize(x_train, x_test, x_train.shape[1])  # per-feature stats: too many to record
+    stats, x_train, x_test = standardize(x_train, x_test, x_train.shape[1])  # per-feature: in best_model.pt, not run.json
     info: dict[str, Any] = {"path": str(path.resolve()), "classes": classes or [str(c) for c in range(num_classes)],
                             "labels": _LABELS[(classes is not None, train[2] is None)],
                             "normalization": "per feature (x - mean) / std with the training split's mean and std"}
     dataset = finish("file", x_train, y_train, x_test, y_test, num_classes, config.val_fraction, info)
     dataset.info["load_seconds"] = round(time.perf_counter() - started, 3)
+    csv_file = path.suffix.lower() == ".csv"
+    dataset.preprocessing = Preprocessing(tuple(np.shape(arrays[xk]))[1:], 1.0, stats["mean"], stats["std"],
+                                          arrays.get("columns") if csv_file else None, config.target if csv_file else None,
+                                          info["normalization"], list(config.drop or []) if csv_file else [])
     return dataset

@@ -17,8 +17,9 @@ from hpsearch.data.dataset import Dataset, stratified_split
 SPLIT_SEED = 0  # the validation split's seed: fixed, so searches with different seeds compare on the same split
 
 
-def standardize(x_train: torch.Tensor, x_test: torch.Tensor | None, channels: int) -> tuple[dict[str, list[float]], torch.Tensor, torch.Tensor | None]:
-    """Per-channel mean/std of the training split, applied in place to both splits (float32 [N, C*K]).
+def standardize(x_train: torch.Tensor, x_test: torch.Tensor | None, channels: int) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
+    """Per-channel mean/std of the training split, applied in place to both splits (float32 [N, C*K]);
+    returns them (float32 [C], as applied: best_model.pt keeps them so new data is fed alike) and the splits.
 
     ``channels`` = 1 for MNIST (one mean over all pixels), 3 for CIFAR-10 (R, G, B planes), and the
     feature count for tabular data (per-feature standardization). A constant channel keeps std 1.
@@ -29,8 +30,7 @@ def standardize(x_train: torch.Tensor, x_test: torch.Tensor | None, channels: in
     for x in (x_train, x_test):
         if x is not None:
             x.view(len(x), channels, -1).sub_(mean[None, :, None]).div_(std[None, :, None])
-    stats = {"mean": [round(m, 6) for m in mean.tolist()], "std": [round(s, 6) for s in std.tolist()]}
-    return stats, x_train, x_test
+    return {"mean": mean, "std": std}, x_train, x_test
 
 
 def finish(name: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor | None, y_test: torch.Tensor | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from hpsearch.data.dataset import Dataset, stratified_split
+from hpsearch.data.preprocessing import Preprocessing
 from hpsearch.space.config import DataConfig
 
 FEATURES = 40
@@ -48,4 +49,5 @@ def load_synthetic(config: DataConfig) -> Dataset:
         y_val=y[val_idx],
         num_classes=CLASSES,
         info={"description": "built-in: 5 classes, 40 ill-scaled features, 10% label noise"},
+        preprocessing=Preprocessing((FEATURES,)),  # fed as generated: the ill-scaled features are the point
     )

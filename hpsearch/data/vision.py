@@ -24,6 +24,7 @@ from hpsearch.data.cache import TensorCache, cache_key, user_cache_dir
 from hpsearch.data.checks import check_labels
 from hpsearch.data.dataset import Dataset
 from hpsearch.data.formats import read_cifar_batch, read_idx
+from hpsearch.data.preprocessing import Preprocessing
 from hpsearch.data.splits import finish, standardize
 from hpsearch.errors import DataError
 from hpsearch.space.config import DataConfig
@@ -43,6 +44,7 @@ class VisionSpec:
     subdir: str  # the folder under the root that holds the files
     files: tuple[str, ...]
     channels: int
+    shape: tuple[int, ...]  # one raw example, as the files hold it (channels first)
     classes: tuple[str, ...]
     read: Callable[[list[Path]], tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
     fetch: Callable[[VisionSpec, Path, list[str]], None]
@@ -136,13 +138,13 @@ def _cifar_by_hand(spec: VisionSpec, folder: Path) -> str:
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 SPECS: dict[str, VisionSpec] = {s.name: s for s in (
-    VisionSpec("mnist", "MNIST", "MNIST/raw", IDX_FILES, 1, MNIST_CLASSES, _read_mnist, _fetch_idx, _idx_by_hand),
-    VisionSpec("fashion_mnist", "FashionMNIST", "FashionMNIST/raw", IDX_FILES, 1,
+    VisionSpec("mnist", "MNIST", "MNIST/raw", IDX_FILES, 1, (28, 28), MNIST_CLASSES, _read_mnist, _fetch_idx, _idx_by_hand),
+    VisionSpec("fashion_mnist", "FashionMNIST", "FashionMNIST/raw", IDX_FILES, 1, (28, 28),
                ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
                _read_mnist, _fetch_idx, _idx_by_hand),
-    VisionSpec("kmnist", "KMNIST", "KMNIST/raw", IDX_FILES, 1, ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+    VisionSpec("kmnist", "KMNIST", "KMNIST/raw", IDX_FILES, 1, (28, 28), ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
                _read_mnist, _fetch_idx, _idx_by_hand),
-    VisionSpec("cifar10", "CIFAR10", "cifar-10-batches-py", CIFAR_FILES, 3,
+    VisionSpec("cifar10", "CIFAR10", "cifar-10-batches-py", CIFAR_FILES, 3, (3, 32, 32),
                ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
                _read_cifar, _fetch_cifar, _cifar_by_hand),
 )}
@@ -179,7 +181,7 @@ def decode(spec: VisionSpec, paths: list[Path]) -> dict[str, Any]:
     x_train, x_test = x_train.float().div_(255), x_test.float().div_(255)
     stats, x_train, x_test = standardize(x_train, x_test, spec.channels)
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
-            "mean": torch.tensor(stats["mean"]), "std": torch.tensor(stats["std"])}
+            "mean": stats["mean"], "std": stats["std"]}
 
 
 def load_vision(spec: VisionSpec, config: DataConfig) -> Dataset:
@@ -192,12 +194,14 @@ def load_vision(spec: VisionSpec, config: DataConfig) -> Dataset:
     if hit is None:
         cache_path = cache.save(content)
     info = {"root": str(root), "files": str(paths[0].parent), "classes": list(spec.classes),
-            "normalization": {"how": NORMALIZATION, "mean": content["mean"].tolist(), "std": content["std"].tolist(),
+            "normalization": {"how": NORMALIZATION, "mean": [round(m, 6) for m in content["mean"].tolist()],
+                              "std": [round(s, 6) for s in content["std"].tolist()],
                               "from": f"the training split ({len(content['y_train'])} examples), never the test split"},
             "cache": str(cache_path) if cache_path else None, "cache_hit": hit is not None}
     dataset = finish(spec.name, content["x_train"], content["y_train"], content["x_test"], content["y_test"],
                      len(spec.classes), config.val_fraction, info)
     dataset.info["load_seconds"] = round(time.perf_counter() - started, 3)
+    dataset.preprocessing = Preprocessing(spec.shape, 1 / 255, content["mean"].float(), content["std"].float(), how=NORMALIZATION)
     return dataset
 
 

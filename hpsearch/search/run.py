@@ -149,7 +149,7 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
         scheduler = make_scheduler(config)
         starts = rebuild_rungs(scheduler, store, done, pending, {d.type for d in execution.devices})
         observer.trials_planned(len(done), list(pending))
-        keeper = BestModelKeeper(store.root, execution.dataset.input_dim, execution.dataset.num_classes)
+        keeper = BestModelKeeper(store.root, execution.dataset)
         book = Bookkeeper(config, store, scheduler, observer, outcome, keeper, starts)
         with running:
             startup = limit.wall()

@@ -6,6 +6,12 @@ from), and whenever a trial becomes the best so far it writes them atomically to
 With ``--test`` (or ``test: true``), that one model is evaluated once, after the search, on the
 held-out test split: the search never sees the test split, so the figure is an unbiased estimate
 for the chosen configuration, which the best validation accuracy (the maximum over many trials) is not.
+
+The file is self-contained, so the model can be used on new data without the run's config or data:
+besides the weights (``state_dict``) and ``hyperparameters`` it holds ``input_dim``, ``num_classes``,
+``classes`` (names by label), ``dataset`` and ``preprocessing`` (``data.preprocessing.Preprocessing``:
+the raw example's shape, the CSV columns, and the training split's mean and std). ``build_saved_model``
+is the one place a model is rebuilt from such a record; ``hpsearch.training.predictor`` wraps it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from torch import nn
 
 from hpsearch.atomic import save_atomic
 from hpsearch.data import Dataset
+from hpsearch.data.preprocessing import Preprocessing
 from hpsearch.space.sampler import Trial
 from hpsearch.training.model import build_from_hyperparameters
 from hpsearch.training.trainer import evaluate
@@ -32,10 +39,12 @@ class BestModelKeeper:
     trial's best-epoch weights (CPU tensors, from its last segment), and saves when that trial is the best.
     """
 
-    def __init__(self, run_dir: Path, input_dim: int, num_classes: int) -> None:
+    def __init__(self, run_dir: Path, dataset: Dataset) -> None:
         self.path = run_dir / BEST_MODEL
-        self.input_dim = input_dim
-        self.num_classes = num_classes
+        self.input_dim = dataset.input_dim
+        self.num_classes = dataset.num_classes
+        preprocessing = dataset.preprocessing or Preprocessing((dataset.input_dim,), how="unknown: as the loader fed it")
+        self.data = {"dataset": dataset.name, "classes": dataset.classes, "preprocessing": preprocessing.to_dict()}
 
     def trial_finished(self, trial: Trial, result: Any, best: tuple[Trial, Any] | None,
                        weights: dict[str, torch.Tensor] | None) -> None:
@@ -43,16 +52,21 @@ class BestModelKeeper:
             return
         record = {"trial": trial.id, "hyperparameters": dict(trial.hyperparameters), "input_dim": self.input_dim,
                   "num_classes": self.num_classes, "best_epoch": result.best_epoch, "val_acc": result.val_acc,
-                  "state_dict": weights}
+                  "state_dict": weights, **self.data}
         save_atomic(record, self.path, torch.save)
 
 
 def load_best_model(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The saved best model, rebuilt from its hyperparameters, in eval mode; and its record."""
     record = torch.load(run_dir / BEST_MODEL, map_location=device, weights_only=True)
+    return build_saved_model(record).to(device).eval(), record
+
+
+def build_saved_model(record: dict[str, Any]) -> nn.Module:
+    """The network a best_model.pt record describes, with its weights (the one place it is rebuilt)."""
     model = build_from_hyperparameters(record["hyperparameters"], record["input_dim"], record["num_classes"])
     model.load_state_dict(record["state_dict"])
-    return model.to(device).eval(), record
+    return model
 
 
 def evaluate_on_test(run_dir: Path, dataset: Dataset, device: torch.device, best_trial: int) -> dict[str, Any]:
