@@ -126,10 +126,11 @@ class Bookkeeper:
 
     def interrupt(self) -> list[int]:
         """Mark every open trial ``interrupted`` unless its result.json (final once written) exists;
-        its checkpoint, if any, stays for ``hpsearch resume``. Returns their ids."""
+        its checkpoint, if any, stays for ``hpsearch resume``. Its ``epochs_trained`` counts the epochs
+        metrics.jsonl holds. Returns their ids."""
         for trial_id, book in self.open.items():
             if not (self.store.trial_dir(trial_id) / "result.json").exists():
                 result = TrialResult(TrialStatus.INTERRUPTED, seconds=time.perf_counter() - book.began,
-                                     decisions=list(book.decisions))
+                                     epochs=list(book.epochs), decisions=list(book.decisions))
                 self.store.write_result(trial_id, result.to_dict())
         return sorted(self.open)

@@ -110,7 +110,10 @@ def test_interrupt_closes_the_folder_as_interrupted(tmp_path):
         run_search(parse_config(TINY), tmp_path / "run", StopAfterFirst())
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "interrupted"
     assert json.loads((tmp_path / "run" / "trials" / "0000" / "result.json").read_text())["status"] == "completed"
-    assert json.loads((tmp_path / "run" / "trials" / "0001" / "result.json").read_text())["status"] == "interrupted"
+    interrupted = json.loads((tmp_path / "run" / "trials" / "0001" / "result.json").read_text())
+    assert interrupted["status"] == "interrupted"
+    lines = (tmp_path / "run" / "trials" / "0001" / "metrics.jsonl").read_text().splitlines()
+    assert interrupted["epochs_trained"] == len(lines) == 1  # the epochs it trained before Ctrl-C, as metrics.jsonl has them
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; none here")
