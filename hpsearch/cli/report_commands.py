@@ -15,7 +15,8 @@ from hpsearch.cli.group import RUN_DIR, TARGET_ERROR, handle_errors, main
 @click.argument("run_dirs", metavar="RUN_DIR [RUN_DIR ...]", nargs=-1, required=True, type=RUN_DIR)
 @click.option("--sort", "sort_key", default="val_acc", show_default=True,
               help="Sort by val_acc, train_acc, gap, seconds, trial, avoidable_bias, variance or a parameter "
-                   "(accuracies best first, the rest smallest first; completed trials before the others).")
+                   "(accuracies best first; gap and variance smallest in size first, as a negative gap is noise; "
+                   "the rest smallest first; completed trials before the others).")
 @click.option("--top", type=click.IntRange(min=1), help="Show only the first K trials after sorting [default: all].")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True,
               help="csv and json hold raw numbers (fractions, seconds) for scripts.")

@@ -26,6 +26,7 @@ from hpsearch.runs.store import RunRecord, TrialRecord
 
 FORMATS = ("table", "markdown", "csv", "json")
 DESCENDING = {"val_acc", "train_acc"}  # best first; every other sort key is smallest first
+MAGNITUDE = {"gap", "variance"}  # by size: a gap of -3% (noise) is no better than +0.5%
 FIGURES = ("train_acc", "val_acc", "gap", "status", "seconds")
 
 
@@ -79,13 +80,17 @@ def target_of(run: RunRecord, override: float | None = None) -> float:
 
 
 def trial_rows(run: RunRecord, target_error: float | None = None) -> list[TrialRow]:
-    """Every trial folder of ``run`` as a row, in trial order; a trial still running has no figures."""
+    """Every trial folder of ``run`` as a row, in trial order; a trial still running has no figures.
+
+    A row's params hold every hyperparameter the trial trained with, searched, fixed or default, so
+    across runs a parameter one run fixes shows its value; ``-`` is left for one the trial's
+    optimizer does not use (momentum with adam)."""
     target = target_of(run, target_error)
     rows = []
     for trial in run.trials:
         r = trial.result
         figures = (r.train_acc, r.val_acc, r.gap, r.seconds, r.best_epoch) if r else (None,) * 5
-        rows.append(TrialRow(run.root.name, trial.id, trial.params, trial.status, *figures,
+        rows.append(TrialRow(run.root.name, trial.id, {**trial.hyperparameters, **trial.params}, trial.status, *figures,
                              diagnosis=trial_diagnosis(run, trial, target)))
     return rows
 
@@ -104,7 +109,8 @@ def sort_keys(param_names: Sequence[str]) -> list[str]:
 
 def sort_rows(rows: list[TrialRow], key: str, param_names: Sequence[str]) -> list[TrialRow]:
     """Completed trials first (then stopped, diverged, interrupted, failed, running), each group by
-    ``key``: accuracies best first, anything else smallest first; missing values last."""
+    ``key``: accuracies best first, gap and variance smallest in size first (|value|), anything else
+    smallest first; missing values last."""
     allowed = sort_keys(param_names)
     if key not in allowed:
         raise HpsearchError(f"cannot sort by {key!r}; choose one of {', '.join(allowed)}")
@@ -117,7 +123,7 @@ def sort_rows(rows: list[TrialRow], key: str, param_names: Sequence[str]) -> lis
         elif isinstance(value, bool) or not isinstance(value, int | float):
             order = (1, str(value))  # text values (choices) after numbers, alphabetically
         else:
-            order = (0, -value if key in DESCENDING else value)
+            order = (0, -value if key in DESCENDING else abs(value) if key in MAGNITUDE else value)
         return (status, *order, row.run, row.trial)
 
     return sorted(rows, key=rank)
@@ -158,6 +164,9 @@ def run_summary(run: RunRecord, rows: Sequence[TrialRow], target_error: float | 
         counts[row.status] = counts.get(row.status, 0) + 1
     lines = [f"{run.root.name}: {len(rows)} trials ({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none yet'}), "
              f"target error {pct(target)}"]
+    if run.killed:
+        lines.append(f"  the search was killed (run.json says running, but no process holds {run.root / 'run.lock'}); "
+                     f"hpsearch resume {run.root} continues it")
     # stopped trials (early stopping) count: the best trial may be one, as in the search's own summary
     done = [r for r in rows if r.status in BEST_STATUSES and r.diagnosis is not None]
     if not done:

@@ -54,6 +54,13 @@ def read_lock(root: Path) -> dict[str, object] | None:
     return RunLock(root)._read()
 
 
+def writer_alive(root: Path) -> bool:
+    """Whether a process still writes ``root``: its lock exists and is not stale. False after the
+    writer was killed (``kill -9``, a crash) or closed the folder."""
+    owner = read_lock(root)
+    return owner is not None and not is_stale(owner)
+
+
 class RunLock:
     """``with RunLock(run_dir) as lock:`` holds ``run_dir/run.lock``; ``lock.took_over`` names the
     dead pid whose stale lock was replaced, or is None."""

@@ -33,6 +33,7 @@ import yaml
 from hpsearch.atomic import atomic_file
 from hpsearch.errors import RunDirError
 from hpsearch.runs.records import BestTrial, DataSummary, EpochMetrics, TrialParams, TrialResult, TrialStatus
+from hpsearch.runs.runlock import writer_alive
 
 if TYPE_CHECKING:
     from hpsearch.space.config import SearchConfig
@@ -170,11 +171,13 @@ class RunStore:
 
 class TrialRecord:
     """One trial as read back from its folder, as typed records. A missing file, or one that cannot
-    be read as its record, reads as None: a trial in progress has no result.json yet."""
+    be read as its record, reads as None: a trial in progress has no result.json yet. ``orphaned``:
+    the process that wrote the folder is gone (killed), so a trial without a result is not running."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, orphaned: bool = False) -> None:
         self.path = path
         self.id = int(path.name)
+        self.orphaned = orphaned
         self.params_record: TrialParams | None = _read_record(path / "params.json", TrialParams.from_dict)
         self.result: TrialResult | None = _read_record(path / "result.json", TrialResult.from_dict)
 
@@ -192,8 +195,11 @@ class TrialRecord:
 
     @property
     def status(self) -> TrialStatus:
-        """result.json's status; ``running`` while the trial has none."""
-        return self.result.status if self.result else TrialStatus.RUNNING
+        """result.json's status; without one ``running``, or ``interrupted`` when the search's process is
+        gone (killed: ``hpsearch resume`` trains the trial again)."""
+        if self.result:
+            return self.result.status
+        return TrialStatus.INTERRUPTED if self.orphaned else TrialStatus.RUNNING
 
     def metrics(self) -> list[EpochMetrics]:
         """metrics.jsonl, one record per finished epoch (none before the first epoch ends)."""
@@ -217,7 +223,7 @@ class RunRecord:
         self.config: dict[str, Any] = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
         trials_dir = root / "trials"
         dirs = sorted(p for p in trials_dir.iterdir() if p.is_dir() and p.name.isdigit()) if trials_dir.exists() else []
-        self.trials: list[TrialRecord] = [TrialRecord(p) for p in dirs]
+        self.trials: list[TrialRecord] = [TrialRecord(p, self.killed) for p in dirs]
 
     @property
     def name(self) -> str:
@@ -227,6 +233,12 @@ class RunRecord:
     def status(self) -> str | None:
         """The search's status: running, completed, no_trial_completed, stopped or interrupted."""
         return self.info.get("status")
+
+    @property
+    def killed(self) -> bool:
+        """run.json says ``running`` but no live process holds the folder's lock: the search was killed
+        (``kill -9``, a crash, a lost machine) before it could close the folder."""
+        return self.status == "running" and not writer_alive(self.root)
 
     @property
     def data(self) -> DataSummary:

@@ -3,6 +3,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -131,3 +135,43 @@ def test_a_stopped_trial_can_be_the_best_as_in_the_search(tmp_path):
     text = compare([RunRecord(make_run(tmp_path / "run", trials))])
     assert "diagnosis of 2 completed or stopped trials" in text
     assert "best trial 0001 (val acc 84.0%)" in text
+
+
+def test_sort_by_gap_puts_the_smallest_gap_in_size_first(tmp_path):
+    curves = [[(0.80, 0.83)], [(0.80, 0.795)], [(0.90, 0.80)], [(0.80, 0.81)]]  # gaps -3, +0.5, +10, -1 points
+    run = RunRecord(make_run(tmp_path / "run", [FakeTrial({"lr": 0.01}, c) for c in curves],
+                             space={"lr": {"distribution": "log_uniform", "low": 1e-4, "high": 1.0}}))
+    for key in ("gap", "variance"):
+        assert [r["trial"] for r in json.loads(compare([run], sort=key, fmt="json"))] == [1, 3, 0, 2]
+
+
+def test_across_runs_a_fixed_parameter_shows_its_value_and_an_inactive_one_a_dash(tmp_path):
+    space = {"lr": {"distribution": "log_uniform", "low": 1e-4, "high": 1.0},
+             "batchnorm": {"distribution": "choice", "values": [False, True]},
+             "optimizer": {"distribution": "choice", "values": ["sgd", "adam"]},
+             "momentum": {"distribution": "uniform", "low": 0.8, "high": 0.99}}
+    searched = make_run(tmp_path / "a", [FakeTrial({"lr": 0.01, "batchnorm": False, "optimizer": "adam"}, [(0.8, 0.8)])],
+                        space=space)
+    fixed = make_run(tmp_path / "b", [FakeTrial({"lr": 0.02}, [(0.7, 0.7)])], space={"lr": space["lr"]},
+                     fixed={"batchnorm": True, "optimizer": "sgd"})
+    rows = {r["run"]: r for r in json.loads(compare([RunRecord(searched), RunRecord(fixed)], fmt="json"))}
+    assert (rows["b"]["batchnorm"], rows["b"]["optimizer"], rows["b"]["momentum"]) == (True, "sgd", 0.9)  # fixed, default
+    assert (rows["a"]["batchnorm"], rows["a"]["optimizer"], rows["a"]["momentum"]) == (False, "adam", None)  # adam: none
+    table = data_lines(compare([RunRecord(searched), RunRecord(fixed)]))
+    assert table[0].split()[:6] == ["a", "0000", "1.0e-02", "false", "adam", "-"]
+    assert table[1].split()[:6] == ["b", "0000", "2.0e-02", "true", "sgd", "0.9000"]
+
+
+def test_a_killed_searchs_unfinished_trial_reads_interrupted_not_running(tmp_path):
+    """kill -9 leaves run.json at running and the lock of a dead process: nothing runs any more."""
+    root = make_run(tmp_path / "run", [FakeTrial({"lr": 0.01}, [(0.8, 0.8)]), FakeTrial({"lr": 0.02}, [(0.5, 0.5)], status="running")],
+                    space={"lr": {"distribution": "log_uniform", "low": 1e-4, "high": 1.0}})
+    info = json.loads((root / "run.json").read_text())
+    (root / "run.json").write_text(json.dumps({**info, "status": "running"}))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    for pid, status in ((os.getpid(), "running"), (int(dead), "interrupted")):
+        (root / "run.lock").write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
+        assert [r.status for r in trial_rows(RunRecord(root))] == ["completed", status]
+    assert "the search was killed" in compare([RunRecord(root)]) and f"hpsearch resume {root}" in compare([RunRecord(root)])
+    (root / "run.lock").unlink()
+    assert [r.status for r in trial_rows(RunRecord(root))] == ["completed", "interrupted"]

@@ -90,6 +90,10 @@ def test_sigkill_then_sigterm_then_resume_matches_an_unbroken_run(config_file: P
     assert proc.wait(timeout=60) == -signal.SIGKILL
     assert (run_dir / LOCK_NAME).exists()  # kill -9 leaves the lock of a dead pid behind
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+    shown = CliRunner().invoke(main, ["compare", str(run_dir), "--format", "json"])
+    killed = [t for t in json.loads(shown.output) if not (run_dir / "trials" / f"{t['trial']:04d}" / "result.json").exists()]
+    assert {t["status"] for t in killed} <= {"interrupted"}, "a killed search's trial is not running"
+    assert "the search was killed" in CliRunner().invoke(main, ["compare", str(run_dir)]).output
 
     proc = _start("resume", str(run_dir))
     _hit(proc, run_dir, rng, signal.SIGTERM)
