@@ -79,10 +79,11 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, d
         return resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices,
                              trials=trials, test=test, ray=ray)
 
-    _search(start, list(thresholds), json_path, quiet)
+    _search(start, list(thresholds), json_path, quiet, resumed=True)
 
 
-def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool) -> None:
+def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool,
+            resumed: bool = False) -> None:
     """Run a search under Ctrl-C/SIGTERM handling, print the summary and thresholds, set the exit code."""
     from hpsearch.cli.interrupts import signals_as_interrupt
     from hpsearch.cli.progress import ProgressObserver
@@ -101,7 +102,7 @@ def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path 
             _write_json(json_path, exc.result, check_thresholds(thresholds, None), EXIT_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
     observer.close()
-    _print_summary(result, to_stdout)
+    _print_summary(result, to_stdout, resumed)
     checks = check_thresholds(thresholds, result.best[1] if result.best else None)
     for check in checks:
         figure = "no completed trial" if check.value is None else f"{check.value:.4f}"
@@ -120,9 +121,12 @@ def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
     emit_json(path, to_json(summary(result, checks, code)))
 
 
-def _print_summary(result: Any, err: bool = False) -> None:
+def _print_summary(result: Any, err: bool = False, resumed: bool = False) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
-    click.echo(f"\n{plural(len(result.trials), 'trial')} in {result.seconds:.1f}s ({counts}); results in {result.run_dir}", err=err)
+    took = f"{result.seconds:.1f}s"
+    if resumed:  # this invocation's wall time, and what all the trials took, whichever invocation trained them
+        took += f" this resume, {sum(r.seconds for _, r in result.trials):.1f}s of training over the whole search"
+    click.echo(f"\n{plural(len(result.trials), 'trial')} in {took} ({counts}); results in {result.run_dir}", err=err)
     if result.time is not None:
         click.echo(result.time.line(), err=err)
     if result.stop_reason:

@@ -130,3 +130,14 @@ def test_json_summary_is_written_even_when_the_config_is_bad(write_config, tmp_p
     assert result.exit_code == 2
     doc = json.loads((tmp_path / "s.json").read_text())
     assert doc["status"] == "error" and doc["exit_code"] == 2 and "trails: unknown key" in doc["error"]
+
+
+def test_the_resume_summary_gives_its_own_time_and_the_whole_searchs(tmp_path: Path) -> None:
+    ticks = itertools.count(step=10.0)
+    run_dir = tmp_path / "run"
+    run_search(parse_config(CONFIG), run_dir, max_seconds=25, clock=lambda: next(ticks))  # 2 of 3 trials
+    result = CliRunner().invoke(main, ["resume", str(run_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    total = sum(json.loads(p.read_text())["seconds"] for p in run_dir.glob("trials/*/result.json"))
+    assert re.search(rf"3 trials in \d+\.\ds this resume, {total:.1f}s of training over the whole search \(3 completed\)",
+                     result.output), result.output
