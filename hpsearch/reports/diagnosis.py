@@ -114,6 +114,10 @@ def advice(diagnosis: Diagnosis, hyperparameters: Mapping[str, Any], best_epoch:
             tips.append("batch norm (batchnorm: true)")
         tips.append("a smaller model, or stopping at the best epoch")
         return tips
+    if diagnosis.avoidable_bias <= diagnosis.margin and diagnosis.variance <= diagnosis.margin:
+        return [f"nothing left to reduce: train and validation error are at the target ({pct(diagnosis.target_error)}) "
+                f"within the validation noise ({pct(diagnosis.margin)}); prefer the smallest or fastest trial that "
+                "gets here, or measure on a larger validation set to tell them apart"]
     return ["bias and variance are about equal: reduce both (a bigger model with regularization), or "
             "lower target_error if a better model is known to exist"]
 

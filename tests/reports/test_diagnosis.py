@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from hpsearch.reports.compare import compare
 from hpsearch.reports.diagnosis import BALANCED, HIGH_BIAS, HIGH_VARIANCE, advice, diagnose, noise_margin, summarize
+from hpsearch.runs.store import RunRecord
+from tests.helpers import FakeTrial, make_run
 
 BASE = {"hidden_units": 128, "layers": 2, "batchnorm": False, "dropout": 0.0, "weight_decay": 0.0}
 
@@ -65,3 +68,12 @@ def test_widen_the_range_only_when_the_best_sits_at_its_top(edges, says, never):
     tip = advice(diagnose(0.70, 0.69), BASE, 2, 5, edges)[0]
     assert says in tip
     assert never is None or never not in tip
+
+
+def test_a_trial_at_its_target_is_told_nothing_is_left_to_reduce(tmp_path):
+    run = RunRecord(make_run(tmp_path / "run", [FakeTrial({"lr": 0.01}, [(1.0, 1.0)])],
+                             space={"lr": {"distribution": "log_uniform", "low": 1e-4, "high": 1.0}}))
+    text = compare([run])
+    assert "balanced" in text and "try next: nothing left to reduce: train and validation error are at the target (0.0%)" in text
+    assert "reduce both" not in text
+    assert "reduce both" in advice(diagnose(0.80, 0.70, target_error=0.1), {}, None, None)[0]  # both large: reduce both
