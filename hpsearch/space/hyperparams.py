@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.space.distributions import is_int, is_number
+from hpsearch.space.names import did_you_mean
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -43,7 +44,7 @@ def _boolean(v: Any) -> str | None:
 
 def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
-        return None if v in allowed else f"must be one of {', '.join(allowed)}; got {v!r}"
+        return None if v in allowed else f"must be one of {', '.join(allowed)}; got {v!r}{did_you_mean(v, allowed)}"
 
     return check
 

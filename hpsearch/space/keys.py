@@ -28,7 +28,6 @@ schedulers only (``SCHEDULER_KEY_SCOPE``), optimizer-specific hyperparameters, f
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from typing import Any
 from hpsearch.errors import Problem
 from hpsearch.space.distributions import is_int, is_number
 from hpsearch.space.hyperparams import ALIASES
+from hpsearch.space.names import closest, did_you_mean
 from hpsearch.space.yamlio import line_of
 
 
@@ -46,6 +46,7 @@ class Check:
 
     test: Callable[[Any], Any]
     need: str
+    choices: tuple[str, ...] = ()  # the allowed names, for "did you mean" (MNIST -> mnist)
 
     def __call__(self, value: Any) -> bool:
         return bool(self.test(value))
@@ -60,7 +61,7 @@ def number_at_least(low: float) -> Check:
 
 
 def one_of(names: tuple[str, ...]) -> Check:
-    return Check(lambda v: v in names, f"one of {', '.join(names)}")
+    return Check(lambda v: v in names, f"one of {', '.join(names)}", names)
 
 
 def matches(pattern: re.Pattern[str], need: str) -> Check:
@@ -154,8 +155,8 @@ def written(obj: Any, applies: Callable[[str], bool] = lambda name: True,
 def suggest(key: Any, allowed: list[str]) -> str:
     """"did you mean 'seed'? allowed: ..." for an unknown key (hyperparameters' usual aliases too)."""
     alias = ALIASES.get(str(key).lower())
-    close = [alias] if alias in allowed else difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = alias if alias in allowed else closest(str(key), allowed)
+    hint = f"did you mean {close!r}? " if close else ""
     return f"{hint}allowed: {', '.join(allowed)}"
 
 
@@ -201,6 +202,7 @@ class Reader:
                 if k.check(raw[name]):
                     value = raw[name]
                 else:
-                    self.fail(f"{prefix}{name}", f"must be {k.check.need}, got {raw[name]!r}", raw, name)
+                    self.fail(f"{prefix}{name}", f"must be {k.check.need}, got {raw[name]!r}"
+                              f"{did_you_mean(raw[name], k.check.choices)}", raw, name)
             values[name] = k.convert(value) if k.convert is not None and value is not None else value
         return values

@@ -126,3 +126,15 @@ def test_a_file_name_that_is_no_valid_run_name_is_cleaned_up(write_config, tmp_p
     cfg = load_config(write_config("trials: 2\n", name="my config (v2).yaml"))
     assert cfg.name == "my-config-v2"
     assert cfg.with_overrides(trials=3).name == "my-config-v2"
+
+
+@pytest.mark.parametrize(("where", "wrong", "meant"), [
+    ("data.dataset", "MNIST", "mnist"), ("data.dataset", "fashion-mnist", "fashion_mnist"),
+    ("data.dataset", "FashionMNIST", "fashion_mnist"), ("fixed.optimizer", "Adam", "adam"),
+    ("fixed.activation", "ReLU", "relu"), ("scheduler.name", "ASHA", "asha"),
+])
+def test_a_name_in_the_wrong_case_or_with_dashes_gets_a_did_you_mean(write_config, where, wrong, meant):
+    section, key = where.split(".")
+    result = CliRunner().invoke(main, ["validate", str(write_config({"name": "x", section: {key: wrong}}))])
+    assert result.exit_code == 2
+    assert f"{where}: must be one of" in result.output and f"{wrong!r} (did you mean {meant!r}?)" in result.output
