@@ -45,6 +45,7 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
         cfg = smoke_config(cfg)
     cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
                              workers=workers, ray=ray)
+    _warn(cfg)
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
@@ -80,6 +81,12 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, d
                              trials=trials, test=test, ray=ray)
 
     _search(start, list(thresholds), json_path, quiet, resumed=True)
+
+
+def _warn(cfg: Any) -> None:
+    """The config's legal but likely mistakes (uniform on lr), one ``warning:`` line each on stderr."""
+    for warning in cfg.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool,
@@ -184,6 +191,7 @@ def sample(config: Path, count: int | None, seed: int | None, fmt: str) -> None:
 def validate(config: Path) -> None:
     """Check CONFIG and print a one-line summary (exit 0 if valid, 2 if not)."""
     cfg = load_config(config)
+    _warn(cfg)
     searched = ", ".join(cfg.space) or "nothing (seed-noise baseline)"
     sched = cfg.scheduler
     extra = "" if sched.name == "none" else f"; {sched.name} (min_epochs {sched.min_epochs}, eta {sched.eta})"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpsearch.errors import ConfigError
-from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, is_int, is_number
+from hpsearch.errors import ConfigError, Problem
+from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, Uniform, is_int, is_number
 from hpsearch.space.hyperparams import HYPERPARAMETERS, OPTIMIZERS
 from hpsearch.space.keys import (
     BOOLEAN,
@@ -35,7 +35,7 @@ from hpsearch.space.keys import (
     text,
     written,
 )
-from hpsearch.space.yamlio import read_yaml
+from hpsearch.space.yamlio import line_of, read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 DEVICE_NAMES = "cpu, cuda or cuda:N"  # the devices messages and help list (mps is accepted, not advertised)
@@ -46,6 +46,9 @@ FILE_SUFFIXES = (".npz", ".pt", ".csv")
 SCHEDULERS = ("none", "asha", "hyperband")  # what hpsearch.search.schedulers.make_scheduler builds
 TRIAL_IDS = Check(lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 0 for t in v),
                   "a non-empty list of trial ids (integers >= 0)")
+# hyperparameters whose useful values span decades: ``uniform`` over a decade or more draws nearly all
+# of them from the top decade, so it is accepted with a warning (log_uniform is what was meant)
+LOG_SCALE = ("lr", "lr_decay", "eps", "weight_decay")
 
 
 _VISION_WHO = f"the torchvision datasets ({', '.join(VISION_DATASETS)})"
@@ -139,6 +142,7 @@ class SearchConfig:
     refined_from: str | None = key(None, optional(text("a run folder path")), "the run folder this config was refined from")
     refined_trials: list[int] | None = key(None, optional(TRIAL_IDS), "the top trials of refined_from whose values the ranges follow")
     source: str | None = None  # not a key: the file it was read from, for messages
+    warnings: tuple[str, ...] = ()  # not a key: legal but likely mistakes (uniform on lr), each "file:line: key: why"
 
     def with_absolute_paths(self, base: Path | None = None) -> SearchConfig:
         """A copy whose data ``path`` and ``root`` are absolute, read relative to ``base`` (``load_config``
@@ -200,12 +204,17 @@ def parse_config(raw: Any, source: str | None = None, default_name: str = "searc
     if reader.problems:
         raise ConfigError(reader.problems, source)
     assert config is not None
-    return config
+    warned = tuple(w.render(source) for w in reader.warnings)
+    return dataclasses.replace(config, warnings=warned) if warned else config
 
 
 class _Reader(Reader):
     """The search config's sections; what the declarations cannot say (keys that depend on other
-    keys, the hyperparameter space) is explicit code here."""
+    keys, the hyperparameter space) is explicit code here. Legal but likely mistakes become warnings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[Problem] = []
 
     def search(self, raw: Any, default_name: str, source: str | None) -> SearchConfig | None:
         if raw is None or not isinstance(raw, Mapping):
@@ -267,6 +276,7 @@ class _Reader(Reader):
                 dist = self.distribution(spec, f"space.{name}", section, name)
                 if dist is not None and self.distribution_fits(dist, name, section):
                     space[name] = dist
+                    self.warn_linear(dist, name, section)
         self.cross_check(fixed, space, parent)
         return space
 
@@ -310,6 +320,15 @@ class _Reader(Reader):
                 self.fail(f"space.{name}", f"{dist.name} can produce {value!r}, but {name} {error}", parent, name)
                 return False
         return True
+
+    def warn_linear(self, dist: Distribution, name: str, section: Mapping) -> None:
+        """``uniform`` over a decade or more of a log-scale hyperparameter: legal, rarely meant."""
+        if name not in LOG_SCALE or not isinstance(dist, Uniform) or dist.high < 10 * max(dist.low, 0):
+            return
+        top = (dist.high - dist.high / 10) / (dist.high - dist.low)
+        self.warnings.append(Problem(f"space.{name}", f"uniform draws {top:.0%} of its values from the top decade "
+                                     f"({dist.high / 10:g} to {dist.high:g}); log_uniform draws each decade equally, which is "
+                                     f"what a range of {name} needs (uniform is fine within one decade)", line_of(section, name)))
 
     def cross_check(self, fixed: dict[str, Any], space: dict[str, Distribution], raw: Mapping) -> None:
         for name in fixed.keys() & space.keys():

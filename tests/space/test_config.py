@@ -138,3 +138,15 @@ def test_a_name_in_the_wrong_case_or_with_dashes_gets_a_did_you_mean(write_confi
     result = CliRunner().invoke(main, ["validate", str(write_config({"name": "x", section: {key: wrong}}))])
     assert result.exit_code == 2
     assert f"{where}: must be one of" in result.output and f"{wrong!r} (did you mean {meant!r}?)" in result.output
+
+
+def test_uniform_on_a_learning_rate_over_decades_is_accepted_with_a_warning(write_config):
+    config = {"name": "x", "space": {"lr": {"distribution": "uniform", "low": 1.0e-4, "high": 1.0}}}
+    result = CliRunner().invoke(main, ["validate", str(write_config(config))])
+    assert result.exit_code == 0, result.output
+    assert "config.yaml:3: space.lr: uniform draws 90% of its values from the top decade (0.1 to 1)" in result.stderr
+    assert "log_uniform draws each decade equally" in result.stderr
+    narrow = {"name": "x", "space": {"lr": {"distribution": "uniform", "low": 0.01, "high": 0.05},
+                                     "dropout": {"distribution": "uniform", "low": 0.0, "high": 0.5}}}
+    assert parse_config(narrow).warnings == ()  # within a decade, and not a log-scale parameter: nothing to say
+    assert parse_config(config).with_overrides(trials=3).warnings == parse_config(config).warnings
