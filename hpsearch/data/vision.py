@@ -163,6 +163,8 @@ def locate(spec: VisionSpec, root: Path, chose: str, download: bool) -> list[Pat
         return found, missing
 
     found, missing = find()
+    if missing:
+        _check_not_misplaced(spec, root, chose)
     if missing and download:
         spec.fetch(spec, folder, missing)
         found, missing = find()
@@ -171,6 +173,21 @@ def locate(spec: VisionSpec, root: Path, chose: str, download: bool) -> list[Pat
         raise DataError(f"{spec.name}: missing {', '.join(missing)} in {folder} (the root {root} comes from {chose}; "
                         f"each file may also end in .gz); {why}. {spec.by_hand(spec, folder)}")
     return found
+
+
+def _check_not_misplaced(spec: VisionSpec, root: Path, chose: str) -> None:
+    """The files are there, but the root names their own folder (``.../MNIST/raw``) or one between
+    (``.../MNIST``), not the folder above ``MNIST/raw``: say where to point it (and do not download
+    a second copy into ``.../MNIST/raw/MNIST/raw``)."""
+    parts = Path(spec.subdir).parts
+    for depth in range(len(parts), 0, -1):  # root = .../MNIST/raw, then root = .../MNIST
+        if root.parts[-depth:] != parts[:depth]:
+            continue
+        folder = root.joinpath(*parts[depth:])
+        if any((folder / name).is_file() or (folder / f"{name}.gz").is_file() for name in spec.files):
+            parent = Path(*root.parts[:-depth])
+            raise DataError(f"{spec.name}: the root {root} (from {chose}) is the folder that holds the files; the root "
+                            f"is the folder above {spec.subdir}: point it at the parent, {parent}")
 
 
 def decode(spec: VisionSpec, paths: list[Path]) -> dict[str, Any]:

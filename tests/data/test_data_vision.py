@@ -123,3 +123,12 @@ def test_idx_with_a_wrong_magic_number_is_rejected(tmp_path):
     (raw / "t10k-labels-idx1-ubyte").write_bytes(np.arange(20, dtype=np.uint8).tobytes())
     with pytest.raises(DataError, match="bad magic number"):
         load_data(DataConfig(dataset="mnist", root=str(tmp_path), download=False))
+
+
+@pytest.mark.parametrize("below", ["MNIST/raw", "MNIST"])
+def test_a_root_that_names_the_files_own_folder_says_point_at_the_parent(tmp_path, below):
+    write_idx_dataset(tmp_path / "data" / "MNIST" / "raw", n_train=100, n_test=20)
+    with pytest.raises(DataError, match=rf"the root {tmp_path / 'data' / below} \(from data.root\) is the folder that holds "
+                                        rf"the files; .* point it at the parent, {tmp_path / 'data'}$"):
+        load_data(DataConfig(dataset="mnist", root=str(tmp_path / "data" / below), download=True))
+    assert not (tmp_path / "data" / "MNIST" / "raw" / "MNIST").exists(), "no second copy downloaded"
