@@ -38,7 +38,7 @@ from hpsearch.space.keys import (
 from hpsearch.space.yamlio import line_of, read_yaml
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
-DEVICE_NAMES = "cpu, cuda or cuda:N"  # the devices messages and help list (mps is accepted, not advertised)
+DEVICE_NAMES = "cpu, cuda, cuda:N or mps"  # the devices messages and help list (mps: Apple GPUs)
 NAME_PATTERN = re.compile(r"[\w.-]+\Z")
 DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file")  # hpsearch.data.load.LOADERS' keys
 VISION_DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")

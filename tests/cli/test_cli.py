@@ -96,3 +96,8 @@ def test_a_run_folder_that_cannot_be_made_is_a_clear_usage_error(tiny_config, tm
     assert result.exit_code == 2
     assert f"cannot write the run folder {tmp_path / 'a-file' / 'run'}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_device_help_lists_every_device_the_config_accepts():
+    text = " ".join(CliRunner().invoke(main, ["run", "--help"]).output.split())
+    assert "Override the config's device: auto, cpu, cuda, cuda:N or mps." in text

@@ -67,7 +67,7 @@ def test_two_workers_match_one_and_a_dead_worker_fails_only_its_trial(one_worker
 
 
 @pytest.mark.parametrize(("devices", "message"), [
-    ("gpu", "'gpu': expected a comma-separated list of cpu, cuda or cuda:N"),
+    ("gpu", "'gpu': expected a comma-separated list of cpu, cuda, cuda:N or mps"),
     ("cpu,cuda:7", "CUDA is not available here" if not torch.cuda.is_available() else "only"),
 ])
 def test_bad_devices_are_refused_before_anything_runs(tiny_config: Path, tmp_path: Path, devices: str, message: str) -> None:

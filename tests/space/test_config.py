@@ -40,7 +40,7 @@ def test_config_round_trips_through_its_dict():
 def test_overrides_are_validated():
     cfg = load_config(QUICKSTART)
     assert cfg.with_overrides(trials=3, seed=7, epochs=None).trials == 3
-    with pytest.raises(ConfigError, match=r"device: must be auto, cpu, cuda or cuda:N, got 'gpu'"):
+    with pytest.raises(ConfigError, match=r"device: must be auto, cpu, cuda, cuda:N or mps, got 'gpu'"):
         cfg.with_overrides(device="gpu")
 
 
@@ -81,7 +81,7 @@ BAD = [
     ("choice value of the wrong type", "space:\n  layers: {distribution: choice, values: [1, 2.5]}\n", "space.layers: choice can produce 2.5, but layers must be an integer >= 1", 2),
     ("bad fixed value", "fixed: {activation: swish}\n", "fixed.activation: must be one of relu, tanh, sigmoid, gelu; got 'swish'", 1),
     ("missing bound", "space:\n  lr: {distribution: log_uniform, low: 1.0e-4}\n", "space.lr: log_uniform needs low and high; missing high", 2),
-    ("bad device", "device: gpu\n", "device: must be auto, cpu, cuda or cuda:N, got 'gpu'", 1),
+    ("bad device", "device: gpu\n", "device: must be auto, cpu, cuda, cuda:N or mps, got 'gpu'", 1),
     ("not a mapping", "- 1\n- 2\n", "the file must hold a mapping", None),
     ("malformed YAML", "space:\n  lr: {distribution: log_uniform, low: 1\n", "malformed YAML", 3),
     ("duplicate key", "trials: 2\ntrials: 3\n", "duplicate key 'trials'", 2),
