@@ -88,6 +88,6 @@ def test_the_python_api_section_runs_as_written_and_dir_lists_the_api(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     names = ast.literal_eval(proc.stdout.split("DIR ", 1)[1].splitlines()[0])
-    assert {"load_config", "run_search", "sample_trials", "RunRecord", "build_mlp", "ConfigError"} <= set(names)
+    assert {"load_config", "run_search", "sample_trials", "RunRecord", "build_mlp", "ConfigError", "load_model"} <= set(names)
     runs = ast.literal_eval(proc.stdout.split("RUNS ", 1)[1].splitlines()[0])
     assert len(runs) == 2 and all(r.startswith("mine-") for r in runs), "two searches, two folders"

@@ -38,6 +38,11 @@ class TrainedModel(nn.Module):
         self.trial: int = record["trial"]
         self.hyperparameters: dict[str, Any] = dict(record["hyperparameters"])
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One raw example's shape, as in the training data (e.g. (28, 28) for MNIST)."""
+        return tuple(self.preprocessing.input_shape)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, self.preprocessing, "input")
         return self.net(self.preprocessing.apply(x))
