@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.errors import ConfigError, Problem
-from hpsearch.space.distributions import DISTRIBUTIONS, Choice, Distribution, DistributionError, Uniform, is_int, is_number
+from hpsearch.space.distributions import (
+    DISTRIBUTIONS,
+    Choice,
+    Distribution,
+    DistributionError,
+    Uniform,
+    is_int,
+    is_number,
+)
 from hpsearch.space.hyperparams import HYPERPARAMETERS, OPTIMIZERS
 from hpsearch.space.keys import (
     BOOLEAN,
