@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import pickle
+import socket
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,8 @@ class FakeTrial:
 def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None = None, target_error: float = 0.0,
              fixed: dict[str, Any] | None = None, val_examples: int = 1000, scheduler: dict[str, Any] | None = None,
              run_status: str = "completed") -> Path:
-    """Write a run folder at ``root`` holding ``trials``; returns ``root``."""
+    """Write a run folder at ``root`` holding ``trials``; returns ``root``. A ``running`` run is held by
+    this process (its run.lock names this pid), as a search being written is."""
     raw = {"name": "fake", "trials": len(trials), "epochs": 3, "target_error": target_error,
            "fixed": fixed or {}, "space": space if space is not None else SPACE}
     if scheduler is not None:
@@ -50,6 +52,8 @@ def make_run(root: Path, trials: list[FakeTrial], space: dict[str, Any] | None =
     store.write_run_info({"name": "fake", "seed": 0, "status": run_status,
                           "data": {"dataset": "synthetic", "train": 4 * val_examples, "val": val_examples,
                                    "input_dim": 40, "num_classes": 5}})
+    if run_status == "running":
+        (root / "run.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     for i, trial in enumerate(trials):
         hyper = resolve({**config.fixed, **trial.params})
         store.write_params(i, TrialParams(trial=i, seed=100 + i, params=trial.params, hyperparameters=hyper))
