@@ -38,6 +38,7 @@ from hpsearch.runs.records import TrialStatus
 from hpsearch.search.executors.base import Execution, Executor, RayTarget
 from hpsearch.training.segments import Event, Segment, SegmentEnded
 from hpsearch.training.trainer import DeviceData, cpu_threads, run_segment
+from hpsearch.training.warmup import warm_up
 
 try:
     import ray
@@ -58,6 +59,8 @@ class _TrialWorker:
     def __init__(self, dataset: Dataset, device: str, threads: int) -> None:
         self.threads = threads
         self.data = DeviceData.from_dataset(dataset, torch.device(device))
+        with cpu_threads(threads):
+            warm_up(self.data)  # before it takes work: the actor's one-time costs stay out of every trial's seconds
 
     def train(self, segment: Segment) -> Iterator[Any]:
         with cpu_threads(self.threads):
