@@ -30,6 +30,7 @@ from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_tri
 from hpsearch.search.bookkeeper import Bookkeeper
 from hpsearch.search.checkpoints import rebuild_rungs
 from hpsearch.search.executors import Execution, Executor, ExecutorFactory, RayTarget, make_executor
+from hpsearch.search.executors.processes import start_workers_early
 from hpsearch.search.loop import run_loop
 from hpsearch.search.observer import SearchObserver
 from hpsearch.search.resume import load_resumable
@@ -217,7 +218,10 @@ def _check_same_data(config: SearchConfig, info: dict[str, Any], execution: Exec
 def _execution(config: SearchConfig, workers: int | None, devices: list[str] | None, ray: str | None) -> Execution:
     """How the search trains: here on ``devices``, or on the Ray cluster at ``ray`` (which picks the device)."""
     if ray is None:
-        return Execution(prepare_data(config), _devices(config, devices), workers, config.threads)
+        found = _devices(config, devices)
+        if (workers or 1) > 1:
+            start_workers_early()  # the workers' fork server imports torch while the data loads
+        return Execution(prepare_data(config), found, workers, config.threads)
     if devices:
         raise ConfigError([Problem("--devices", "spreads workers over this machine's devices; on Ray each trial "
                                    "gets its device from the cluster (see ray_gpus_per_trial)")], config.source)
