@@ -78,7 +78,10 @@ class RayAddressType(click.ParamType):
 
 
 def parallel_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--workers``, ``--devices`` and ``--ray``, shared by ``run`` and ``resume``."""
+    """``--workers``, ``--fuse``, ``--devices`` and ``--ray``, shared by ``run`` and ``resume``."""
+    command = click.option("--fuse", type=click.IntRange(min=1), help="Each worker trains up to this many compatible "
+                           "trials at once, as one batched model (see the README's Fused trials). [default: the "
+                           "config's fuse, 1]")(command)
     command = click.option("--ray", "ray", type=RayAddressType(), help="Train the trials on this Ray cluster: auto "
                            "(the one running here), HOST:PORT, ray://HOST:PORT, or local (start one for this search). "
                            'Needs pip install "hpsearch[ray]". [default: the config\'s ray, else this machine]')(command)

@@ -33,6 +33,16 @@ def stop_reason(decision: dict) -> str:
             f"rank {decision['rank']} of {decision['competitors']}")
 
 
+def fusion_note(config: SearchConfig) -> str:
+    """``, fuse 32 (6 kinds of trials that fuse)``, or why fusing changes nothing; empty without ``fuse``."""
+    if config.fuse == 1:
+        return ""
+    from hpsearch.space.sampler import sample_trials
+    from hpsearch.training.fused.compat import describe_fusion, fusion_key
+
+    return ", " + describe_fusion(config.fuse, [fusion_key(t.hyperparameters) for t in sample_trials(config)])
+
+
 def interactive() -> bool:
     """True when a person watches a terminal: both streams are ttys (not a CI log, not a pipe)."""
     return sys.stdout.isatty() and sys.stderr.isatty()
@@ -60,9 +70,10 @@ class ProgressObserver(SearchObserver):
 
     def search_started(self, config: SearchConfig, run_dir: Path, device: object) -> None:
         self.epochs = config.epochs
-        self.epoch_bars = config.workers == 1  # with several trials at once, one bar per epoch would mislead
+        self.epoch_bars = config.workers == 1 and config.fuse == 1  # with several trials at once, one bar per epoch would mislead
         if not self.quiet:
-            self.line(f"search {config.name}: {plural(config.trials, 'trial')} x {plural(config.epochs, 'epoch')} on {device}, writing {run_dir}")
+            self.line(f"search {config.name}: {plural(config.trials, 'trial')} x {plural(config.epochs, 'epoch')} on {device}"
+                      f"{fusion_note(config)}, writing {run_dir}")
 
     def trials_planned(self, done: int, pending: list[int]) -> None:
         if done and not self.quiet:

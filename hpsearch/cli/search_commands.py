@@ -35,7 +35,8 @@ from hpsearch.space.sampler import sample_trials
 @ci_options
 @handle_errors
 def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, device: str | None,
-        run_dir: Path | None, smoke: bool, test: bool, workers: int | None, devices: list[str] | None, ray: str | None,
+        run_dir: Path | None, smoke: bool, test: bool, workers: int | None, fuse: int | None, devices: list[str] | None,
+        ray: str | None,
         max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Run the search described by CONFIG and write its runs folder."""
     cfg = load_config(config)
@@ -44,7 +45,7 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
 
         cfg = smoke_config(cfg)
     cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
-                             workers=workers, ray=ray)
+                             workers=workers, ray=ray, fuse=fuse)
     _warn(cfg)
 
     def start(observer: Any) -> Any:
@@ -64,8 +65,8 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
 @parallel_options
 @ci_options
 @handle_errors
-def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, devices: list[str] | None,
-           ray: str | None, max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
+def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, fuse: int | None,
+           devices: list[str] | None, ray: str | None, max_time: float | None, thresholds: tuple[Any, ...], json_path: Path | None, quiet: bool) -> None:
     """Continue the stopped, interrupted or killed search in RUN_DIR, or extend a finished one.
 
     Finished trials are kept; interrupted ones continue from their last rung checkpoint (with a
@@ -78,7 +79,7 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, d
         from hpsearch.search.run import resume_search  # imports torch: under the signal handlers
 
         return resume_search(run_dir, observer, max_seconds=max_time, workers=workers, devices=devices,
-                             trials=trials, test=test, ray=ray)
+                             trials=trials, test=test, ray=ray, fuse=fuse)
 
     _search(start, list(thresholds), json_path, quiet, resumed=True)
 
@@ -197,6 +198,7 @@ def validate(config: Path) -> None:
     extra = "" if sched.name == "none" else f"; {sched.name} (min_epochs {sched.min_epochs}, eta {sched.eta})"
     extra += "" if cfg.workers in (None, 1) else f"; {cfg.workers} workers"
     extra += f"; on Ray at {cfg.ray}" if cfg.ray else ""
+    extra += "" if cfg.fuse == 1 else f"; fuse {cfg.fuse}"
     click.echo(f"{config}: ok: {cfg.name}, {cfg.trials} trials x {cfg.epochs} epochs on {cfg.data.dataset}, "
                f"searching {searched}{extra}")
 

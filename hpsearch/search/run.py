@@ -58,7 +58,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
     config = config.with_absolute_paths()
-    execution = _execution(config, config.workers, devices, config.ray)
+    execution = _execution(config, config.workers, devices, config.ray, config.fuse)
     running = (executor or make_executor)(execution)  # joins a Ray cluster: a bad address writes nothing
     try:
         store = RunStore.create(Path(run_dir) if run_dir is not None else None, config.name, Path(runs_root))
@@ -91,12 +91,13 @@ def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str
 def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, max_seconds: float | None = None,
                   clock: Callable[[], float] = time.monotonic, workers: int | None = None,
                   devices: list[str] | None = None, executor: ExecutorFactory | None = None,
-                  trials: int | None = None, test: bool = False, ray: str | None = None) -> SearchResult:
+                  trials: int | None = None, test: bool = False, ray: str | None = None,
+                  fuse: int | None = None) -> SearchResult:
     """Continue a stopped, interrupted or killed search in ``run_dir`` with the config it started with.
 
     Finished trials (completed, stopped, diverged, failed) are kept as they are; an interrupted
-    trial continues from its last rung checkpoint, or else runs from scratch. ``workers`` and
-    ``devices`` may differ from the first invocation's. ``trials`` (at least the planned count)
+    trial continues from its last rung checkpoint, or else runs from scratch. ``workers``, ``fuse``
+    and ``devices`` may differ from the first invocation's. ``trials`` (at least the planned count)
     extends the search to that many trials, as a fresh run of that many would end; ``test``
     evaluates the best trial on the test split once the search is complete (also a finished one).
     With ``ray`` (a Ray address) it continues on that cluster, else here. Raises RunDirError if the folder is not a run, is in use, or its config.yaml was edited.
@@ -110,7 +111,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
         if not (state.pending or test or state.extension) and info.get("status") in ("completed", "no_trial_completed"):
             return SearchResult(root, info["status"], state.done, limit.elapsed(), config.trials)
         run_config = dataclasses.replace(config, test=True) if test else config  # --test: this invocation only
-        execution = _execution(run_config, workers or config.workers, devices, ray)
+        execution = _execution(run_config, workers or config.workers, devices, ray, fuse or config.fuse)
         _check_same_data(config, info, execution)
         store.remove_temp_files()
         running = (executor or make_executor)(execution)  # joins a Ray cluster: a bad address writes nothing
@@ -146,7 +147,8 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     slots, startup = running.slots, 0.0
     try:
         begin()
-        observer.search_started(dataclasses.replace(config, workers=slots), store.root, execution.devices[0])
+        observer.search_started(dataclasses.replace(config, workers=slots, fuse=execution.fuse), store.root,
+                                execution.devices[0])
         scheduler = make_scheduler(config)
         starts = rebuild_rungs(scheduler, store, done, pending, {d.type for d in execution.devices})
         observer.trials_planned(len(done), list(pending))
@@ -215,18 +217,19 @@ def _check_same_data(config: SearchConfig, info: dict[str, Any], execution: Exec
                           f"or start a new search")
 
 
-def _execution(config: SearchConfig, workers: int | None, devices: list[str] | None, ray: str | None) -> Execution:
+def _execution(config: SearchConfig, workers: int | None, devices: list[str] | None, ray: str | None,
+               fuse: int = 1) -> Execution:
     """How the search trains: here on ``devices``, or on the Ray cluster at ``ray`` (which picks the device)."""
     if ray is None:
         found = _devices(config, devices)
         if (workers or 1) > 1:
             start_workers_early()  # the workers' fork server imports torch while the data loads
-        return Execution(prepare_data(config), found, workers, config.threads)
+        return Execution(prepare_data(config), found, workers, config.threads, fuse=fuse)
     if devices:
         raise ConfigError([Problem("--devices", "spreads workers over this machine's devices; on Ray each trial "
                                    "gets its device from the cluster (see ray_gpus_per_trial)")], config.source)
     return Execution(prepare_data(config), [], workers, config.threads,
-                     RayTarget(ray, config.device, config.ray_gpus_per_trial))
+                     RayTarget(ray, config.device, config.ray_gpus_per_trial), fuse=fuse)
 
 
 def _devices(config: SearchConfig, devices: list[str] | None) -> list[torch.device]:

@@ -140,6 +140,7 @@ class SearchConfig:
     workers: int | None = key(None, optional(integer_at_least(1)), "trials trained at once, each in its own process; "
                               "with Ray, unset means as many as the cluster holds", shown="`1`")
     threads: int = key(1, integer_at_least(1), "torch CPU threads per trial: fixed, so metrics do not depend on workers")
+    fuse: int = key(1, integer_at_least(1), "compatible trials each worker trains at once, as one batched model")
     ray: str | None = key(None, optional(matches(RAY_ADDRESS, RAY_ADDRESSES)), "train on the Ray cluster at this "
                           "address (--ray overrides; not kept in the run folder's config.yaml)")
     ray_gpus_per_trial: float | None = key(None, optional(Check(lambda v: is_number(v) and v > 0 and (v <= 1 or is_int(v)),

@@ -182,7 +182,7 @@ def _train(segment: Segment, data: DeviceData, began: float, prior: float) -> It
     fork_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices, device_type=device.type), _fast_matmul(device):
         torch.manual_seed(trial.seed)
-        model = build_from_hyperparameters(h, data.input_dim, data.num_classes).to(device)
+        model = build_from_hyperparameters(h, data.input_dim, data.num_classes).to(device=device, dtype=data.x_train.dtype)
         optimizer = make_optimizer(list(model.parameters()), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         size = count_parameters(model)

@@ -42,6 +42,7 @@ class Execution:
     workers: int | None = 1
     threads: int = 1
     ray: RayTarget | None = None
+    fuse: int = 1  # compatible trials each worker trains at once as one batched model (grouping.py)
 
 
 class Executor(ABC):

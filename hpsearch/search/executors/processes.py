@@ -1,4 +1,5 @@
-"""Trials in parallel: N worker processes (``workers: N``), each training one segment at a time.
+"""Trials in parallel: N worker processes (``workers: N``), each training one segment at a time,
+or with ``fuse: F`` a group of up to F compatible segments as one batched model.
 
 Workers are forked from a fork server that imported torch (and torch._dynamo, which the first
 optimizer imports) once, so each worker starts in milliseconds instead of paying ~2-4 s of imports;
@@ -10,7 +11,7 @@ The workers only train: they send each event over a pipe and never wait for an a
 process writes every file and takes every decision. Each worker trains with the config's
 ``threads`` torch threads whatever the number of workers (thread count changes the order of float
 sums, so it must be fixed for CPU metrics to match bit for bit). A worker that dies (killed, out of
-memory) ends its segment as ``failed``; a fresh worker takes its place. Workers ignore SIGINT and
+memory) ends its segments as ``failed``; a fresh worker takes its place. Workers ignore SIGINT and
 SIGTERM: the main process handles Ctrl-C once, and kills them.
 """
 
@@ -20,8 +21,9 @@ import multiprocessing as mp
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -30,8 +32,10 @@ import torch
 from hpsearch.data import Dataset
 from hpsearch.runs.records import TrialStatus
 from hpsearch.search.executors.base import Execution, Executor
+from hpsearch.search.executors.grouping import take_group
+from hpsearch.training.fused import run_segments
 from hpsearch.training.segments import Event, Segment, SegmentEnded
-from hpsearch.training.trainer import DeviceData, run_segment
+from hpsearch.training.trainer import DeviceData
 from hpsearch.training.warmup import warm_up
 
 CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once
@@ -57,8 +61,8 @@ def start_workers_early() -> None:
         forkserver.ensure_running()
 
 
-def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int, crash: set[int]) -> None:
-    """A worker's life: put the data on its device once, then train the segments it is sent."""
+def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int, crash: set[int], fused: bool) -> None:
+    """A worker's life: put the data on its device once, then train the groups of segments it is sent."""
     # Ctrl-C and a SIGTERM sent to the whole process group (CI runners, timeout) are the main
     # process's to handle: it marks the running trials interrupted and kills the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -67,10 +71,10 @@ def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int, 
     data = DeviceData.from_dataset(dataset, torch.device(device))
     warm_up(data)  # before it takes work: the process's one-time costs stay out of every trial's seconds
     try:
-        while (segment := conn.recv()) is not None:
-            if segment.trial.id in crash:
+        while (group := conn.recv()) is not None:
+            if any(segment.trial.id in crash for segment in group):
                 os._exit(3)
-            for event in run_segment(segment, data):
+            for event in run_segments(group, data, fused=fused):
                 conn.send(event)
     except (EOFError, BrokenPipeError, ConnectionResetError):  # the main process is gone
         return
@@ -81,7 +85,7 @@ class _Worker:
     process: Any  # multiprocessing's ForkServerProcess or SpawnProcess
     conn: Connection
     device: str
-    segment: Segment | None = None
+    group: dict[int, Segment] = field(default_factory=dict)  # trial id -> its segment, not yet ended
     began: float = 0.0
 
 
@@ -91,15 +95,18 @@ class ProcessExecutor(Executor):
     def __init__(self, execution: Execution) -> None:
         self.context = worker_context()
         self.dataset, self.threads = execution.dataset, execution.threads
+        self.fuse = execution.fuse
         # read here, not in the worker: a forked worker has the fork server's environment, not ours
         self.crash = {int(t) for t in os.environ.get(CRASH_ENV, "").split(",") if t.strip()}
         devices = [str(d) for d in execution.devices]
         self.workers = [self._spawn(devices[k % len(devices)]) for k in range(execution.workers or 1)]
-        self.slots = len(self.workers)
+        self.slots = len(self.workers) * self.fuse
+        self.queue: deque[Segment] = deque()  # submitted, not yet sent to a worker
+        self.lost: deque[SegmentEnded] = deque()  # segments of a dead worker not yet reported
 
     def _spawn(self, device: str) -> _Worker:
         parent, child = self.context.Pipe()
-        process = self.context.Process(target=_worker_main, args=(child, self.dataset, device, self.threads, self.crash),
+        process = self.context.Process(target=_worker_main, args=(child, self.dataset, device, self.threads, self.crash, self.fuse > 1),
                                        daemon=True)
         process.start()
         child.close()  # so the parent sees EOF when the worker dies
@@ -112,39 +119,51 @@ class ProcessExecutor(Executor):
         return fresh
 
     def submit(self, segment: Segment) -> None:
-        worker = next(w for w in self.workers if w.segment is None)
-        try:
-            worker.conn.send(segment)
-        except OSError:  # it died while idle: a fresh worker takes the segment
-            worker = self._replace(worker)
-            worker.conn.send(segment)
-        worker.segment, worker.began = segment, time.perf_counter()
+        self.queue.append(segment)  # sent in events(), once the loop has submitted all it can: groups fill up
+
+    def _dispatch(self) -> None:
+        """Send every idle worker a group from the queue."""
+        for worker in self.workers:
+            if worker.group or not self.queue:
+                continue
+            group = take_group(self.queue, self.fuse)
+            try:
+                worker.conn.send(group)
+            except OSError:  # it died while idle: a fresh worker takes the group
+                worker = self._replace(worker)
+                worker.conn.send(group)
+            worker.group, worker.began = {s.trial.id: s for s in group}, time.perf_counter()
 
     def events(self) -> Iterator[Event]:
-        busy = {w.conn: w for w in self.workers if w.segment is not None}
+        if self.lost:
+            yield self.lost.popleft()
+            return
+        self._dispatch()
+        busy = {w.conn: w for w in self.workers if w.group}
         while True:
             for conn in wait(list(busy)):
                 worker = busy[conn]  # type: ignore[index]
                 try:
                     event = conn.recv()  # type: ignore[union-attr]
                 except (EOFError, OSError):
-                    event = self._died(worker)
+                    self.lost.extend(self._died(worker))
+                    event = self.lost.popleft()
                 yield event
                 if isinstance(event, SegmentEnded):
-                    worker.segment = None
+                    worker.group.pop(event.trial_id, None)
                     return
 
-    def _died(self, worker: _Worker) -> SegmentEnded:
-        """A worker died mid-segment (killed, out of memory): the segment fails, a fresh worker replaces it."""
-        segment = worker.segment
-        assert segment is not None
+    def _died(self, worker: _Worker) -> list[SegmentEnded]:
+        """A worker died mid-group (killed, out of memory): its unfinished segments fail, a fresh worker replaces it."""
         worker.process.join(timeout=10)
         code = worker.process.exitcode
         how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-        prior = segment.start.seconds if segment.start is not None else 0.0
         error = f"worker process {worker.process.pid} died ({how}; out of memory?) while training this trial"
+        ended = [SegmentEnded(s.trial.id, TrialStatus.FAILED, (s.start.seconds if s.start is not None else 0.0)
+                              + time.perf_counter() - worker.began, error=error) for s in worker.group.values()]
+        worker.group = {}
         self._replace(worker)
-        return SegmentEnded(segment.trial.id, TrialStatus.FAILED, prior + time.perf_counter() - worker.began, error=error)
+        return ended
 
     def close(self, cancel: bool = False) -> None:
         for worker in self.workers:
