@@ -2,7 +2,8 @@
 
 ``make_executor`` picks one for a search; a new way of running trials is a new subclass of
 ``Executor`` chosen here (or passed to ``run_search(..., executor=...)``), never a change of the loop.
-Ray is imported only when a search asks for it (``ray_executor.py``, the one module that imports it).
+Ray is imported only when a search asks for it (``ray_executor.py`` and its ``ray_cluster.py``, the only
+modules that import it).
 """
 
 from __future__ import annotations
