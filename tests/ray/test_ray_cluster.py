@@ -1,7 +1,8 @@
 """Searches on a real Ray cluster on this machine (no mocks): a head without CPUs and two one-CPU
 nodes, shared by the module (starting Ray is the slow part). The folder a Ray search leaves is the
 one an in-process search leaves, file for file (timings aside): with two trials at once, with ASHA
-and one worker, after losing a node mid-search, after Ctrl-C and resume, after losing the cluster."""
+and one worker, with fused groups (``fuse: 3``), after losing a node mid-search (fused or not), after
+Ctrl-C and resume, after losing the cluster."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ CONFIG: dict[str, Any] = {
               "hidden_units": {"distribution": "int_log_uniform", "low": 16, "high": 64}},
 }
 ASHA = {**CONFIG, "name": "onray-asha", "trials": 5, "workers": 1, "scheduler": {"name": "asha", "min_epochs": 1, "eta": 2}}
+FUSED = {**CONFIG, "name": "onray-fused", "trials": 6, "fuse": 3}  # on Ray: 2 actors x 3 = 6 trials at once
 
 
 class _Nodes:
@@ -84,6 +86,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="module")
+def fused_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("fused") / "run"
+    run_search(parse_config(FUSED), run_dir)  # in this process: one group of up to 3 at a time
+    return run_dir
+
+
 def test_two_nodes_give_the_folder_one_process_gives(cluster: _Nodes, reference: Path, tmp_path: Path) -> None:
     result = run_search(parse_config({**CONFIG, "ray": cluster.address}), tmp_path / "run")
     assert result.status == "completed"
@@ -119,6 +128,20 @@ def test_losing_a_node_mid_search_loses_nothing(cluster: _Nodes, reference: Path
     result = run_search(parse_config({**CONFIG, "ray": cluster.address}), tmp_path / "run", observer)
     assert observer.removed and result.status == "completed"
     assert_same_run(tmp_path / "run", reference)
+
+
+def test_fused_groups_on_two_nodes_give_the_folder_one_process_gives(
+        cluster: _Nodes, fused_reference: Path, tmp_path: Path) -> None:
+    result = run_search(parse_config({**FUSED, "ray": cluster.address}), tmp_path / "run")
+    assert result.status == "completed" and len(result.trials) == 6
+    assert_same_run(tmp_path / "run", fused_reference)
+
+
+def test_losing_a_node_mid_fused_search_loses_nothing(cluster: _Nodes, fused_reference: Path, tmp_path: Path) -> None:
+    observer = _RemoveNodeAt(cluster, epochs=4)  # each node's group is mid-way then (4 epochs a trial, 3 a group)
+    result = run_search(parse_config({**FUSED, "ray": cluster.address}), tmp_path / "run", observer)
+    assert observer.removed and result.status == "completed"
+    assert_same_run(tmp_path / "run", fused_reference)
 
 
 def test_losing_the_cluster_stops_interrupted_and_resume_here_finishes(
