@@ -1,6 +1,7 @@
 """What the tests share: the repository's paths and a tiny config, run folders written through the
 real writer without training (planted figures), small data files in the real formats (IDX as in
-MNIST, CIFAR-10 python batches), and the check that two run folders hold the same search."""
+MNIST, CIFAR-10 python batches), the check that two run folders hold the same search, and the
+kill -9 of a search once a rung checkpoint exists (tests/stories)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import os
 import pickle
 import socket
 import struct
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ import numpy as np
 
 from hpsearch.runs.records import EpochMetrics, TrialParams, TrialResult, TrialStatus
 from hpsearch.runs.store import RunStore
+from hpsearch.search.observer import SearchObserver
 from hpsearch.space.config import config_to_dict, parse_config
 from hpsearch.space.hyperparams import resolve
 
@@ -237,3 +242,42 @@ def invoke(*args: str) -> tuple[int, str]:
 def results_of(run_dir: Path) -> dict[int, dict]:
     """Every trial's result.json in ``run_dir``, by trial id."""
     return {int(p.parent.name): json.loads(p.read_text()) for p in sorted(run_dir.glob("trials/*/result.json"))}
+
+
+def epochs_written(run_dir: Path) -> int:
+    """Epochs the run folder's metrics.jsonl files hold, all trials together."""
+    return sum(len(p.read_text().splitlines()) for p in run_dir.glob("trials/*/metrics.jsonl"))
+
+
+def kill_after_a_checkpoint(args: list[str], run_dir: Path) -> None:
+    """Start ``hpsearch ARGS -q`` and SIGKILL it as soon as it has written an epoch and a rung
+    checkpoint exists (or once it ends)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "hpsearch", *args, "-q"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = epochs_written(run_dir) if run_dir.exists() else 0
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not (epochs_written(run_dir) > start and list(run_dir.glob("trials/*/checkpoint.pt"))):
+        assert time.monotonic() < deadline, "the search made no progress"
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait(timeout=30)
+
+
+class EpochCounter(SearchObserver):
+    """Counts the epochs a search trains (a resume from rung checkpoints trains fewer)."""
+
+    def __init__(self) -> None:
+        self.epochs = 0
+
+    def epoch_finished(self, trial: object, metrics: object) -> None:
+        self.epochs += 1
+
+
+def checkpoint_epoch(path: Path) -> int:
+    """The epoch a trial's rung checkpoint (``path``: its checkpoint.pt) holds it at."""
+    from hpsearch.search.checkpoints import read_checkpoint
+
+    found = read_checkpoint(path.parent)
+    assert found is not None
+    return found[0].epoch
