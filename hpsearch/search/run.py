@@ -144,10 +144,10 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     """
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     book: Bookkeeper | None = None
-    slots, startup = running.slots, 0.0
+    workers, startup = max(1, running.slots // execution.fuse), 0.0  # processes or actors, each training a group
     try:
         begin()
-        observer.search_started(dataclasses.replace(config, workers=slots, fuse=execution.fuse), store.root,
+        observer.search_started(dataclasses.replace(config, workers=workers, fuse=execution.fuse), store.root,
                                 execution.devices[0])
         scheduler = make_scheduler(config)
         starts = rebuild_rungs(scheduler, store, done, pending, {d.type for d in execution.devices})
@@ -157,12 +157,12 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
         with running:
             startup = limit.wall()
             left = run_loop(book, running, pending, limit)
-            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, slots, book.started)
+            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, workers, book.started)
     except (KeyboardInterrupt, ExecutorLost) as exc:  # Ctrl-C, SIGTERM, or the Ray cluster gone
         outcome.status, outcome.seconds = "interrupted", limit.elapsed()
         if book is not None:
             outcome.interrupted = book.interrupt()
-            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, slots, book.started)
+            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, workers, book.started)
             write_trials_csv(config, store, outcome)
         close_run(store, info, outcome, "interrupted")
         raise SearchInterrupted(store.root, outcome, str(exc) if isinstance(exc, ExecutorLost) else None) from None
