@@ -94,6 +94,17 @@ TARGET_ERROR = click.option("--target-error", type=click.FloatRange(0, 1, max_op
                             help="Diagnose against this error (0.05 = 5%) instead of the config's target_error.")
 
 
+def read_run(path: Path) -> Any:
+    """``path`` read back as a RunRecord; each damaged trial is reported on stderr in one line (the
+    reports skip it, the rest still prints)."""
+    from hpsearch.runs.store import RunRecord
+
+    run = RunRecord(path)
+    for trial in run.damaged:
+        click.echo(f"warning: skipped trial {trial.id:04d} of {path}: {trial.damage}", err=True)
+    return run
+
+
 def emit_json(path: Path, text: str) -> None:
     """``--json``: to stdout for ``-``, else written atomically to the file."""
     from hpsearch.runs.store import write_text_atomic
