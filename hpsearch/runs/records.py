@@ -29,7 +29,7 @@ def check_shape(record: dict[str, Any], shape: dict[str, Any], required: tuple[s
     for name, kinds in shape.items():
         value = record.get(name)
         if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
-            raise TypeError(f"{name} is {value!r:.40}, not a {' or '.join(k.__name__ for k in kinds)}")
+            raise TypeError(f"{name} is {value!r:.40}, not {' or '.join(k.__name__ for k in kinds)}")
 
 
 class TrialStatus(str, Enum):
