@@ -3,7 +3,7 @@
 Read-only: as root, chmod does not stop writes, so the folder is made read-only for real with a
 read-only bind mount in a private mount namespace (``unshare -m``, which needs CAP_SYS_ADMIN); as
 another user, chmod does it. The test skips when neither can make a folder read-only.
-Signals: SIGINT and SIGTERM sent at instants through the first second and a half of ``hpsearch run``
+Signals: SIGINT and SIGTERM sent at instants from 0.25 s to 1.7 s into ``hpsearch run``
 (the interpreter starting, imports, the config, torch's import, the first trial) all end in exit 130,
 or, before Python has run a line of hpsearch, in death by that signal (which a shell reports as
 128 + its number): never click's ``Aborted!``, a traceback, or a run that goes on.
@@ -68,7 +68,7 @@ def test_a_signal_in_the_first_second_and_a_half_exits_130(tmp_path: Path) -> No
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({**TINY, "trials": 2, "epochs": 1}))
     outcomes = []
-    for i, delay in enumerate([0.05 * k for k in range(30)]):
+    for i, delay in enumerate([0.25 + 0.05 * k for k in range(30)]):  # from once the interpreter is up
         sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
         run_dir = tmp_path / f"run{i}"
         proc = subprocess.Popen([sys.executable, "-m", "hpsearch", "run", str(config), "--run-dir", str(run_dir), "-q"],
