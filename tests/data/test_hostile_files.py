@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from hpsearch.cli.main import main
 from hpsearch.data import files
+from hpsearch.space.config import DataConfig
 
 
 def _run(tmp_path: Path, data_file: Path) -> tuple[int, str, Path]:
@@ -74,8 +75,6 @@ def _write(tmp_path: Path, case: str) -> Path:
 CASES = {
     "csv_empty_label": "line 62: the label (column 'label') is empty",
     "csv_duplicate_column": "column 'label' appears more than once in the header",
-    "csv_huge_label": "labels run 0..3000000000 and class(es) 2, 3, 4, 5, 6, ... never occur",
-    "npz_huge_label": "labels run 0..1099511627776",
     "npz_0d_x": "(x): is a single value (0-d)",
     "npz_no_features": "the examples have no features (shape (60, 0))",
     "npz_truncated": "cannot be read as .npz, damaged or cut short",
@@ -85,7 +84,7 @@ CASES = {
     "pt_sparse": "(x): is a sparse (torch.sparse_coo) tensor",
     "pt_meta": "(x): is a meta (no data) tensor",
     "pt_y_none": "(y): is a NoneType, not an array or tensor of labels",
-    "pt_int_keys": "needs x (examples) and y (labels); found 0, 1",
+    "pt_int_keys": "needs x or X (or data.x_key); the arrays are 0, 1",
     "pt_string_x": "(x): is a str, not an array or tensor of examples",
 }
 
@@ -98,6 +97,13 @@ def test_a_hostile_data_file_exits_2_with_one_line_and_writes_nothing(tmp_path: 
     assert CASES[case] in out and str(data_file) in out
     assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(("case", "label"), [("csv_huge_label", "3000000000"), ("npz_huge_label", str(2**40))])
+def test_one_huge_label_is_a_class_name_not_a_range_of_classes(tmp_path: Path, case: str, label: str) -> None:
+    """3000000000 among 0s and 1s: mapped as a name (classes "0", "1", "3000000000"), no range(C) built."""
+    dataset = files.load_file(DataConfig(dataset="file", path=str(_write(tmp_path, case))))
+    assert dataset.num_classes == 3 and dataset.info["classes"] == ["0", "1", label]
 
 
 def test_arrays_larger_than_the_memory_available_are_refused_before_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

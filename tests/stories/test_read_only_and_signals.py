@@ -75,7 +75,7 @@ def test_a_signal_in_the_first_second_and_a_half_exits_130(tmp_path: Path) -> No
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
         time.sleep(delay)
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=300)
+        _, err = proc.communicate(timeout=300)
         outcomes.append((round(delay, 2), sig.name, proc.returncode, err))
     bad = [o for o in outcomes if not (o[2] == 130 or o[2] == -signal.Signals[o[1]].value)]
     assert not bad, bad
