@@ -3,10 +3,9 @@
 Read-only: as root, chmod does not stop writes, so the folder is made read-only for real with a
 read-only bind mount in a private mount namespace (``unshare -m``, which needs CAP_SYS_ADMIN); as
 another user, chmod does it. The test skips when neither can make a folder read-only.
-Signals: SIGINT and SIGTERM sent at instants from 0.25 s to 1.7 s into ``hpsearch run``
-(the interpreter starting, imports, the config, torch's import, the first trial) all end in exit 130,
-or, before Python has run a line of hpsearch, in death by that signal (which a shell reports as
-128 + its number): never click's ``Aborted!``, a traceback, or a run that goes on.
+Signals: SIGINT and SIGTERM sent at instants through the first one and a half seconds of
+``hpsearch run`` once the interpreter is up (imports, the config, torch's import, the first trial)
+all end in exit 130: never click's ``Aborted!``, a traceback, or a run that goes on.
 """
 
 from __future__ import annotations
@@ -64,20 +63,27 @@ def test_resume_and_plot_on_a_read_only_folder_say_cannot_write_in_one_line(tmp_
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
 
+# ``python -m hpsearch`` once the interpreter is up: it says "up" (site imported), then runs hpsearch
+# as ``-m`` would. Signals before that line land in Python's own start, out of hpsearch's reach.
+STARTER = ("import runpy, sys; print('up', flush=True); "
+           "sys.argv = [sys.argv[1] + '/hpsearch/__main__.py', *sys.argv[2:]]; "
+           "runpy.run_module('hpsearch', run_name='__main__', alter_sys=True)")
+
+
 def test_a_signal_in_the_first_second_and_a_half_exits_130(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({**TINY, "trials": 2, "epochs": 1}))
     outcomes = []
-    for i, delay in enumerate([0.25 + 0.05 * k for k in range(30)]):  # from once the interpreter is up
+    for i, delay in enumerate([0.1 + 0.05 * k for k in range(30)]):  # from 0.1 s after "up" to 1.55 s
         sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
-        run_dir = tmp_path / f"run{i}"
-        proc = subprocess.Popen([sys.executable, "-m", "hpsearch", "run", str(config), "--run-dir", str(run_dir), "-q"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        argv = [sys.executable, "-c", STARTER, str(ROOT), "run", str(config), "--run-dir", str(tmp_path / f"run{i}"), "-q"]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        assert proc.stdout is not None and proc.stdout.readline() == "up\n"
         time.sleep(delay)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=300)
         outcomes.append((round(delay, 2), sig.name, proc.returncode, err))
-    bad = [o for o in outcomes if not (o[2] == 130 or o[2] == -signal.Signals[o[1]].value)]
+    # -2: Python ends a process whose KeyboardInterrupt once escaped a C-level call by re-raising SIGINT
+    # on itself, even after sys.exit(130); a shell reports that as 130 too (seen once in 45 tries)
+    bad = [o for o in outcomes if o[2] not in (130, -signal.SIGINT) or "Aborted!" in o[3] or "Traceback" in o[3]]
     assert not bad, bad
-    assert all("Aborted!" not in o[3] and "Traceback" not in o[3] for o in outcomes), outcomes
-    assert sum(o[2] == 130 for o in outcomes) >= len(outcomes) - 3  # only the interpreter's own start is out of reach
