@@ -80,3 +80,25 @@ def test_a_keyboard_interrupt_before_the_search_exits_130_not_aborted(config_fil
     for command in ("run", "validate"):
         result = CliRunner().invoke(main, [command, str(config_file)])
         assert result.exit_code == 130 and "Aborted!" not in result.output and "interrupted" in result.output
+
+
+def test_list_skips_a_run_whose_run_json_is_damaged_and_lists_the_rest(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        run_search(parse_config({**TINY, "trials": 1, "epochs": 1, "name": name}), tmp_path / name, max_seconds=1e-9)
+    (tmp_path / "a" / "run.json").write_text("[1]")
+    result = CliRunner().invoke(main, ["list", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
+    assert rows == ["b"]
+
+
+def test_predict_with_a_damaged_best_model_exits_2_with_one_line(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    run_dir = tmp_path / "run"
+    run_search(parse_config({**TINY, "trials": 1, "epochs": 1}), run_dir)
+    (run_dir / "best_model.pt").write_bytes(b"garbage, not a zip")
+    inputs = tmp_path / "x.npz"
+    np.savez(inputs, x=np.zeros((2, 40)))
+    result = CliRunner().invoke(main, ["predict", str(run_dir), str(inputs)])
+    assert result.exit_code == 2 and "best_model.pt cannot be read (damaged?" in result.output
+    assert len(result.output.strip().splitlines()) == 1
