@@ -33,11 +33,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except HpsearchError as exc:
+        except (HpsearchError, OSError) as exc:  # OSError: a disk full, read-only or gone under a command
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
-            if kwargs.get("json_path") is not None:  # CI reads the summary file: it exists, saying why
+            click.echo(f"error: {exc if isinstance(exc, HpsearchError) else _os_error(exc)}", err=True)
+            if kwargs.get("json_path") is not None and getattr(exc, "summary_to_json", True):  # CI reads the summary
                 from hpsearch.reports.ci import error_summary
                 from hpsearch.runs.store import to_json
 
@@ -47,7 +47,42 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _os_error(exc: OSError) -> str:
+    """``cannot use runs/x/plot.png: Read-only file system``: the file and the reason, one line."""
+    return f"cannot use {exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc.strerror or exc)
+
+
+class HpsearchGroup(click.Group):
+    """The group, with Ctrl-C and SIGTERM at any instant exiting 130 (README), never click's
+    ``Aborted!`` (exit 1): SIGINT and SIGTERM raise KeyboardInterrupt while a command runs (one
+    remembered while the program started is raised first, see ``interrupts.defer_signals``), and a
+    KeyboardInterrupt that reaches click (while a config loads, before a search's own handling)
+    ends the process here. Everything else is click's standalone handling, unchanged."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from hpsearch.cli.interrupts import signals_as_interrupt
+
+        try:
+            with signals_as_interrupt():  # raises a signal that arrived while the program started
+                code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort as exc:
+            if not isinstance(exc.__cause__, KeyboardInterrupt):
+                click.echo("Aborted!", err=True)
+                sys.exit(1)
+            click.echo("interrupted: stopped by a signal", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            click.echo("interrupted: stopped by a signal", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=HpsearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hpsearch")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:
@@ -57,6 +92,17 @@ def main(debug: bool) -> None:
 RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 TARGET_ERROR = click.option("--target-error", type=click.FloatRange(0, 1, max_open=True),
                             help="Diagnose against this error (0.05 = 5%) instead of the config's target_error.")
+
+
+def read_run(path: Path) -> Any:
+    """``path`` read back as a RunRecord; each damaged trial is reported on stderr in one line (the
+    reports skip it, the rest still prints)."""
+    from hpsearch.runs.store import RunRecord
+
+    run = RunRecord(path)
+    for trial in run.damaged:
+        click.echo(f"warning: skipped trial {trial.id:04d} of {path}: {trial.damage}", err=True)
+    return run
 
 
 def emit_json(path: Path, text: str) -> None:

@@ -6,11 +6,16 @@ click usage error (exit 2) that names the option.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+
+from hpsearch.errors import HpsearchError
+
+RUN_FILES = ("run.json", "config.yaml", "trials.csv", "best_model.pt", "run.lock", "trials")  # a run folder's own
 
 
 class DurationType(click.ParamType):
@@ -89,3 +94,31 @@ def parallel_options(command: Callable[..., Any]) -> Callable[..., Any]:
                            "e.g. cuda:0,cuda:1 (several workers may share one). [default: the config's device]")(command)
     return click.option("--workers", type=click.IntRange(min=1), help="Train this many trials at once, each in its "
                         "own process. [default: the config's workers, else 1; on Ray, as many as the cluster holds]")(command)
+
+
+class JsonPathError(HpsearchError):
+    """``--json`` names a file that must not or cannot be written (no summary goes there either)."""
+
+    summary_to_json = False
+
+
+def check_json_path(json_path: Path | None, config: Path | None, run_dir: Path | None) -> None:
+    """``--json`` checked before any training: a file that could not be written would fail only
+    after the whole search, and one that is the config being run or one of the run folder's own
+    files (run.json...) would be overwritten. Nothing is written here (the folder's permission,
+    or a read-only disk, is asked of the OS)."""
+    if json_path is None or str(json_path) == "-":
+        return
+    target = json_path.expanduser().resolve()
+    own = {config.resolve(): "the config being run"} if config is not None else {}
+    for name in RUN_FILES if run_dir is not None else ():
+        own[(run_dir / name).resolve()] = f"the run folder's {name}"
+    for path, what in own.items():
+        if target == path or path in target.parents:
+            raise JsonPathError(f"--json {json_path} would overwrite {what}; write the summary elsewhere")
+    if target.is_dir():
+        raise JsonPathError(f"--json {json_path} is a folder; give a file path")
+    folder = next(p for p in target.parents if p.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise JsonPathError(f"--json {json_path}: cannot write in {folder} (no permission, or a read-only disk); "
+                            f"choose another path")

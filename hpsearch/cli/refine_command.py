@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hpsearch.cli.group import RUN_DIR, handle_errors, main
+from hpsearch.cli.group import RUN_DIR, handle_errors, main, read_run
 
 
 @main.command()
@@ -29,9 +29,9 @@ def refine(run_dir: Path, top: int | None, trials: int | None, out: Path | None)
     """
     from hpsearch.errors import RunDirError
     from hpsearch.reports.refine import default_out, refine_run
-    from hpsearch.runs.store import RunRecord, write_text_atomic
+    from hpsearch.runs.store import write_text_atomic
 
-    refinement = refine_run(RunRecord(run_dir), top=top, trials=trials)
+    refinement = refine_run(read_run(run_dir), top=top, trials=trials)
     to_stdout = out is not None and str(out) == "-"
     click.echo(refinement.summary(), err=to_stdout)
     for change in refinement.changes:

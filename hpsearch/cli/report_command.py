@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from hpsearch.cli.group import RUN_DIR, handle_errors, main
+from hpsearch.cli.group import RUN_DIR, handle_errors, main, read_run
 
 
 @main.command()
@@ -23,5 +23,5 @@ def report(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     (needs: pip install -e ".[report]")."""
     from hpsearch.reports.html import write_report
 
-    path = write_report(list(run_dirs), out)
+    path = write_report([read_run(d) for d in run_dirs], out)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hpsearch.cli.group import RUN_DIR, TARGET_ERROR, handle_errors, main
+from hpsearch.cli.group import RUN_DIR, TARGET_ERROR, handle_errors, main, read_run
 
 
 @main.command()
@@ -26,9 +26,8 @@ def compare(run_dirs: tuple[Path, ...], sort_key: str, top: int | None, fmt: str
     """One row per trial across the RUN_DIRs, best first, with each trial's bias/variance diagnosis
     and (for table and markdown) each run's summary of what to try next."""
     from hpsearch.reports.compare import compare as compare_runs
-    from hpsearch.runs.store import RunRecord
 
-    click.echo(compare_runs([RunRecord(d) for d in run_dirs], sort=sort_key, top=top, fmt=fmt, target_error=target_error))
+    click.echo(compare_runs([read_run(d) for d in run_dirs], sort=sort_key, top=top, fmt=fmt, target_error=target_error))
 
 
 @main.command()
@@ -52,9 +51,8 @@ def importance(run_dir: Path, fmt: str, seed: int) -> None:
     """How much each searched parameter explains of the spread in validation accuracy, measured,
     beside the order the config declares."""
     from hpsearch.reports.importance import render_importance, run_importance
-    from hpsearch.runs.store import RunRecord
 
-    run = RunRecord(run_dir)
+    run = read_run(run_dir)
     click.echo(render_importance(run_importance(run, seed=seed), run.root.name, fmt))
 
 
@@ -65,12 +63,17 @@ def importance(run_dir: Path, fmt: str, seed: int) -> None:
 @handle_errors
 def plot(run_dir: Path, out_dir: Path | None) -> None:
     """Write PNG plots of RUN_DIR's trials into the run folder (needs: pip install 'hpsearch[plot]')."""
+    from hpsearch.errors import RunDirError
     from hpsearch.reports.plots import plot_run
-    from hpsearch.runs.store import RunRecord
 
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    result = plot_run(RunRecord(run_dir), out_dir)
+    run = read_run(run_dir)
+    try:
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        result = plot_run(run, out_dir)
+    except OSError as exc:  # a read-only or full disk
+        raise RunDirError(f"cannot write {exc.filename or out_dir or run_dir}: {exc.strerror or exc}; "
+                          f"give --out DIR on a writable disk") from None
     for path in result.written:
         click.echo(f"wrote {path}")
     for why in result.skipped:

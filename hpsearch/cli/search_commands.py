@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from hpsearch.cli.group import CONFIG_ARG, EXIT_INTERRUPTED, EXIT_NO_TRIAL, emit_json, handle_errors, main
-from hpsearch.cli.options import ci_options, parallel_options
+from hpsearch.cli.options import check_json_path, ci_options, parallel_options
 from hpsearch.formatting import format_params, format_value, pct, plural, signed_pct
 from hpsearch.reports.tables import render_table
 from hpsearch.space.config import DEVICE_NAMES, load_config
@@ -47,6 +47,7 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
     cfg = cfg.with_overrides(trials=trials, epochs=epochs, seed=seed, device=device, test=True if test else None,
                              workers=workers, ray=ray, fuse=fuse)
     _warn(cfg)
+    check_json_path(json_path, config, run_dir)
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
@@ -75,6 +76,8 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, f
     given --ray (a config's ray key is not kept in the run folder).
     """
 
+    check_json_path(json_path, None, run_dir)
+
     def start(observer: Any) -> Any:
         from hpsearch.search.run import resume_search  # imports torch: under the signal handlers
 
@@ -93,10 +96,13 @@ def _warn(cfg: Any) -> None:
 def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path | None, quiet: bool,
             resumed: bool = False) -> None:
     """Run a search under Ctrl-C/SIGTERM handling, print the summary and thresholds, set the exit code."""
-    from hpsearch.cli.interrupts import signals_as_interrupt
-    from hpsearch.cli.progress import ProgressObserver
-    from hpsearch.errors import SearchInterrupted
-    from hpsearch.reports.ci import check_thresholds
+    from hpsearch.cli.interrupts import deferred, signals_as_interrupt
+
+    with deferred():  # torch and numpy: a KeyboardInterrupt halfway through their import breaks them
+        import hpsearch.search.run  # noqa: F401
+        from hpsearch.cli.progress import ProgressObserver
+        from hpsearch.errors import SearchInterrupted
+        from hpsearch.reports.ci import check_thresholds
 
     to_stdout = json_path is not None and str(json_path) == "-"
     observer = ProgressObserver(quiet=quiet, out=sys.stderr if to_stdout else None)

@@ -6,7 +6,9 @@ what is allowed, before the search writes anything.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,30 @@ def encode_labels(values: Any, where: str) -> tuple[torch.Tensor, list[str] | No
     raise DataError(f"{where}: labels must be integers or strings, got values of type {array.dtype}")
 
 
+def available_memory() -> int | None:
+    """Bytes of memory this machine can still give (Linux MemAvailable), None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_array(value: Any, where: str, what: str) -> None:
+    """``value`` is an array of ``what`` (one per row): a dense tensor or a numpy array, not a scalar,
+    a string, None, or a sparse or meta tensor (which hold no plain values to train on)."""
+    if isinstance(value, torch.Tensor):
+        if value.is_meta or value.layout != torch.strided:
+            kind = "meta (no data)" if value.is_meta else f"sparse ({value.layout})"
+            raise DataError(f"{where}: is a {kind} tensor; save a dense tensor of its values (x.to_dense())")
+    elif not isinstance(value, np.ndarray):
+        raise DataError(f"{where}: is a {type(value).__name__}, not an array or tensor of {what}")
+    if value.ndim == 0:
+        raise DataError(f"{where}: is a single value (0-d), not one row per example")
+
+
 def features_tensor(values: Any, where: str) -> torch.Tensor:
     """Examples as float32 [N, D]: any input shape [N, ...] is flattened. Numbers only."""
     if isinstance(values, torch.Tensor):
@@ -54,6 +80,8 @@ def features_tensor(values: Any, where: str) -> torch.Tensor:
         raise DataError(f"{where}: features must be real numbers, got {tensor.dtype}")
     if tensor.ndim == 0 or len(tensor) == 0:
         raise DataError(f"{where}: no examples (features of shape {tuple(tensor.shape)})")
+    if math.prod(tensor.shape[1:]) == 0:
+        raise DataError(f"{where}: the examples have no features (shape {tuple(tensor.shape)})")
     return tensor.reshape(len(tensor), -1).to(torch.float32).contiguous()
 
 
@@ -82,14 +110,29 @@ def infer_num_classes(y_train: torch.Tensor, where: str) -> int:
     if low < 0:
         raise DataError(f"{where}: labels out of range: found {low}; labels must be integers 0..C-1 "
                         f"(or strings, which are mapped to 0..C-1)")
-    num_classes = int(y_train.max()) + 1
-    missing = sorted(set(range(num_classes)) - set(torch.unique(y_train).tolist()))
-    if missing:
+    present = torch.unique(y_train).tolist()  # sorted; never range(C), which a label of 2**40 would make huge
+    num_classes = present[-1] + 1
+    if len(present) != num_classes:
+        missing = _first_missing(present, 6)
         shown = ", ".join(str(m) for m in missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise DataError(f"{where}: labels out of range: labels must be 0..C-1 with every class present, but the labels "
                         f"run 0..{num_classes - 1} and class(es) {shown} never occur; renumber them from 0, or give "
                         f"them as strings to have them mapped")
     return num_classes
+
+
+def _first_missing(present: list[int], count: int) -> list[int]:
+    """The first ``count`` integers from 0 absent from the sorted list ``present``."""
+    missing: list[int] = []
+    expected = 0
+    for value in present:
+        while expected < value and len(missing) < count:
+            missing.append(expected)
+            expected += 1
+        expected = value + 1
+        if len(missing) >= count:
+            break
+    return missing
 
 
 def check_classes(y_train: torch.Tensor, where: str) -> None:

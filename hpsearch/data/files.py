@@ -21,7 +21,10 @@ import contextlib
 import csv
 import io
 import math
+import re
 import time
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,8 @@ import numpy as np
 import torch
 
 from hpsearch.data.checks import (
+    available_memory,
+    check_array,
     check_features,
     check_labels,
     check_same_length,
@@ -47,25 +52,75 @@ MISSING_CELLS = {"", "nan", "na", "n/a", "null"}
 
 
 def _read_npz(path: Path, config: DataConfig) -> Arrays:
+    with path.open("rb") as handle:
+        magic = handle.read(6)
+    if magic == b"\x93NUMPY":
+        raise DataError(f"{path}: is one .npy array named .npz; save x and y together: np.savez(path, x=x, y=y)")
+    if not magic.startswith(b"PK"):
+        raise DataError(f"{path}: is not a .npz file (no zip archive: damaged, or another format); save it with "
+                        f"np.savez(path, x=x, y=y)")
     try:
+        _check_npz_sizes(path)
         with np.load(path, allow_pickle=False) as archive:
             return {k: archive[k] for k in archive.files}
+    except DataError:
+        raise
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise DataError(f"{path}: holds object arrays, which would need pickle to load (unsafe); save labels as "
                             f"a string or integer array (np.array(labels, dtype=str))") from None
-        raise DataError(f"{path}: cannot be read as .npz ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot be read as .npz ({exc})") from None
+        raise DataError(f"{path}: cannot be read as .npz ({_one_line(exc)})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: cannot be read as .npz, damaged or cut short ({_one_line(exc)})") from None
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Each array's size from its .npy header, before anything is allocated: a header claiming more
+    bytes than its member holds is damage, and arrays larger than the memory available (a zip bomb:
+    gigabytes of zeros in megabytes) are refused, not allocated."""
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if not member.filename.endswith(".npy"):
+                continue
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(handle, max_header_size=10_000)
+                size = math.prod(shape) * dtype.itemsize
+                if dtype.kind != "O" and size > member.file_size:
+                    raise DataError(f"{path}: array {member.filename[:-4]!r} claims shape {shape} ({_gb(size)}) but "
+                                    f"holds {member.file_size} bytes; the file is damaged")
+                total += size
+    memory = available_memory()
+    if memory is not None and 2 * total > memory:
+        raise DataError(f"{path}: its arrays take {_gb(total)} unpacked, and loading needs about twice that; only "
+                        f"{_gb(memory)} of memory is available")
+
+
+def _gb(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size < 1e12 else f"{size / 2**40:.1f} TiB"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _torch_reason(exc: Exception) -> str:
+    """torch.load's reason in one line, without its advice to load unsafely or to file an issue."""
+    text = " ".join(str(exc).split())
+    found = re.search(r"WeightsUnpickler error:\s*(.*?)(?:\s*Please use|\s*Check the documentation|$)", text)
+    return (found.group(1).rstrip(".") if found else text)[:300]
 
 
 def _read_pt(path: Path, config: DataConfig) -> Arrays:
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad or unsafe file
-        raise DataError(f"{path}: cannot be read with torch.load(weights_only=True) ({type(exc).__name__}: {exc})") from None
+        raise DataError(f"{path}: cannot be read with torch.load(weights_only=True), which loads only tensors, dicts, "
+                        f"lists and tuples ({_torch_reason(exc)})") from None
     if isinstance(content, dict):
-        return dict(content)
+        return {str(k): v for k, v in content.items()}
     if isinstance(content, tuple | list) and len(content) in (2, 4):
         return dict(zip(("x", "y", "x_test", "y_test"), content, strict=False))
     raise DataError(f"{path}: must hold a dict with keys x and y (and optionally x_test, y_test) or a tuple "
@@ -102,6 +157,9 @@ def _read_csv(path: Path, config: DataConfig) -> Arrays:
     if not rows:
         raise DataError(f"{path}: is empty; it needs a header row and one row per example")
     header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise DataError(f"{path}: column {twice[0]!r} appears more than once in the header; give each column its own name")
     if config.target not in header:
         raise DataError(f"{path}: no label column {config.target!r} (data.target); the columns are {', '.join(header)}"
                         + ("" if len(header) > 1 else "; if they are not separated by commas, set data.delimiter"))
@@ -119,6 +177,8 @@ def _read_csv(path: Path, config: DataConfig) -> Arrays:
         if len(row) != len(header):
             raise DataError(f"{path}: line {line} has {len(row)} cells but the header has {len(header)}")
         y.append(row[label_at].strip())
+        if not y[-1]:
+            raise DataError(f"{path}: line {line}: the label (column {config.target!r}) is empty; every example needs one")
         x.append([_number(row[i], path, line, header[i]) for i in features])
     labels: Any = np.array(y, dtype=str)  # strings, mapped to classes, unless all are numbers
     with contextlib.suppress(ValueError):
@@ -151,6 +211,8 @@ def _split(arrays: Arrays, path: Path, xk: str, yk: str) -> tuple[torch.Tensor, 
         if key not in arrays:
             raise DataError(f"{path}: has {xk if key == yk else yk} but no {key}; give both (found: {', '.join(arrays)})")
     where = f"{path} ({xk}, {yk})"
+    check_array(arrays[xk], f"{path} ({xk})", "examples")
+    check_array(arrays[yk], f"{path} ({yk})", "labels")
     check_same_length(arrays[xk], arrays[yk], where)
     x = features_tensor(arrays[xk], where)
     check_features(x, where)
@@ -190,6 +252,9 @@ def _labels_together(train: tuple, test: tuple | None, path: Path) -> tuple[torc
 def load_file(config: DataConfig) -> Dataset:
     started = time.perf_counter()
     path = Path(str(config.path)).expanduser()
+    if path.is_dir():
+        raise DataError(f"file dataset: {path.resolve()} is a folder (data.path is {config.path!r}); give the path of "
+                        f"a .npz, .pt or .csv file")
     if not path.is_file():
         looked = path.resolve()
         raise DataError(f"file dataset: {looked} does not exist (data.path; a relative path is read from the config "

@@ -223,14 +223,15 @@ def render_report(runs: Sequence[RunRecord], bundle: str | None = None) -> str:
         f"<script>{htmlassets.EMBED_SCRIPT}</script>", "</body></html>"])
 
 
-def write_report(run_dirs: Sequence[Path], out: Path | None = None) -> Path:
-    """Write the report of ``run_dirs`` to ``out`` (default: ``<run>/report.html`` for one run)."""
+def write_report(run_dirs: Sequence[Path | RunRecord], out: Path | None = None) -> Path:
+    """Write the report of ``run_dirs`` (folders, or runs already read) to ``out`` (default:
+    ``<run>/report.html`` for one run)."""
     require_extra()
+    runs = [d if isinstance(d, RunRecord) else RunRecord(d) for d in run_dirs]
     if out is None:
-        if len(run_dirs) != 1:
-            raise HpsearchError(f"{len(run_dirs)} run folders give one report: say where with --out FILE")
-        out = run_dirs[0] / "report.html"
-    runs = [RunRecord(d) for d in run_dirs]
+        if len(runs) != 1:
+            raise HpsearchError(f"{len(runs)} run folders give one report: say where with --out FILE")
+        out = runs[0].root / "report.html"
     text = render_report(runs)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, text)

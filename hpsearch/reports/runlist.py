@@ -64,7 +64,7 @@ def _read_run(path: Path) -> RunRecord | None:
         return None
     try:
         run = RunRecord(path)
-    except (OSError, ValueError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError, RunDirError):  # a damaged run.json or config.yaml
         return None
     return run if isinstance(run.info, dict) and isinstance(run.config, dict) else None
 

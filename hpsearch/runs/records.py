@@ -17,6 +17,19 @@ from typing import Any, TypeVar
 from hpsearch.space.sampler import Trial
 
 T = TypeVar("T")
+NUMBER = (int, float)
+
+
+def check_shape(record: dict[str, Any], shape: dict[str, Any], required: tuple[str, ...] = ()) -> None:
+    """A file's fields have the types its record needs (raises TypeError naming the field), so a
+    damaged or foreign file is refused when read, not when a report formats it."""
+    for name in required:
+        if record.get(name) is None:
+            raise KeyError(name)
+    for name, kinds in shape.items():
+        value = record.get(name)
+        if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            raise TypeError(f"{name} is {value!r:.40}, not {' or '.join(k.__name__ for k in kinds)}")
 
 
 class TrialStatus(str, Enum):
@@ -46,6 +59,7 @@ class TrialStatus(str, Enum):
         return self in FINAL_STATUSES
 
 
+DECISION_KEYS = frozenset({"rung", "value", "cutoff", "rank", "competitors", "promoted"})  # schedulers.Decision
 BEST_STATUSES = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 FINAL_STATUSES = (*BEST_STATUSES, TrialStatus.DIVERGED, TrialStatus.FAILED)
 STATUS_ORDER = (*BEST_STATUSES, TrialStatus.DIVERGED, TrialStatus.INTERRUPTED, TrialStatus.FAILED, TrialStatus.RUNNING)
@@ -80,6 +94,8 @@ class EpochMetrics:
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> EpochMetrics:
+        check_shape(record, {"epoch": (int,), **{k: NUMBER for k in ("lr", "train_loss", "train_acc", "val_loss", "val_acc",
+                                                                     "seconds", "eval_seconds")}}, ("epoch", "val_acc"))
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in record.items() if k in names})
 
@@ -116,6 +132,12 @@ class TrialResult:
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> TrialResult:
         """A TrialResult from a result.json (per-epoch figures stay in metrics.jsonl)."""
+        check_shape(record, {"status": (str,), "best_epoch": (int,), "train_acc": NUMBER, "val_acc": NUMBER, "gap": NUMBER,
+                             "seconds": NUMBER, "num_parameters": (int,), "error": (str,), "rung": (int,),
+                             "decisions": (list,), "epochs_trained": (int,)}, ("status",))
+        for decision in record.get("decisions") or []:
+            if not isinstance(decision, dict) or not decision.keys() >= DECISION_KEYS:
+                raise TypeError(f"a rung decision is {decision!r:.40}, not one with {', '.join(sorted(DECISION_KEYS))}")
         return cls(status=record["status"], best_epoch=record.get("best_epoch"), train_acc=record.get("train_acc"),
                    val_acc=record.get("val_acc"), gap=record.get("gap"), seconds=record.get("seconds", 0.0),
                    num_parameters=record.get("num_parameters"), error=record.get("error"),
@@ -150,6 +172,7 @@ class TrialParams:
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> TrialParams:
+        check_shape(record, {"trial": (int,), "seed": (int,), "params": (dict,), "hyperparameters": (dict,)})
         return cls(trial=record.get("trial"), seed=record.get("seed"), params=dict(record.get("params") or {}),
                    hyperparameters=dict(record.get("hyperparameters") or {}))
 

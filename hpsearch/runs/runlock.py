@@ -3,7 +3,11 @@
 The lock file is created whole (written to a temporary file, then hard-linked into place, which
 fails if the lock exists), so a reader never sees an empty one. A lock left by a process that no
 longer exists (``kill -9``, a crash, a lost machine) is stale: the next writer takes it over and
-says so. A lock from another host cannot be checked and is always respected.
+says so. A pid alone does not say that: after a reboot or a container restart the same pid (often
+1, in a container) belongs to another process. So the lock also records the process's identity,
+the kernel's boot id and the process's start time (Linux ``/proc``), and a live pid whose identity
+differs is stale too. A lock from another host cannot be checked and is always respected; an
+empty or unreadable lock is not ours to judge, and is refused with what to do.
 """
 
 from __future__ import annotations
@@ -28,6 +32,30 @@ LOCK_NAME = "run.lock"
 GUARD_NAME = ".run.lock.guard"
 
 
+def process_identity(pid: int) -> str | None:
+    """``<boot id>:<start time>`` of process ``pid`` (Linux), None where that cannot be read: two
+    processes with the same pid, across a reboot or a container restart, never share it."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime (after "pid (comm)")
+    except (OSError, IndexError):
+        return None
+
+
+def is_stale(owner: dict[str, object]) -> bool:
+    """True when the lock's ``owner`` is a process of this host that no longer exists, or whose pid
+    now belongs to another process (its recorded identity differs). A lock from another host, or one
+    without a pid, is never stale."""
+    pid, recorded = owner.get("pid"), owner.get("process")
+    if not isinstance(pid, int) or owner.get("host") != socket.gethostname():
+        return False
+    if not pid_alive(pid):
+        return True
+    now = process_identity(pid)
+    return isinstance(recorded, str) and now is not None and now != recorded
+
+
 def pid_alive(pid: int) -> bool:
     """True when a process with ``pid`` exists on this host (or we cannot tell: Windows)."""
     if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
@@ -39,13 +67,6 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by another user
         return True
     return True
-
-
-def is_stale(owner: dict[str, object]) -> bool:
-    """True when the lock's ``owner`` (its ``pid`` and ``host``) is a process of this host that no
-    longer exists; a lock from another host, or one that cannot be read, is never stale."""
-    pid = owner.get("pid")
-    return isinstance(pid, int) and owner.get("host") == socket.gethostname() and not pid_alive(pid)
 
 
 def read_lock(root: Path) -> dict[str, object] | None:
@@ -72,8 +93,12 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> RunLock:
-        with self._guard():  # two processes taking over one stale lock must not both succeed
-            return self._acquire()
+        try:
+            with self._guard():  # two processes taking over one stale lock must not both succeed
+                return self._acquire()
+        except OSError as exc:  # a read-only or full disk: one line, not a traceback
+            raise RunDirError(f"cannot write the run folder {self.root} ({exc.filename or self.path}): "
+                              f"{exc.strerror or exc}; it must be writable to be run or resumed") from None
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -91,7 +116,7 @@ class RunLock:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _acquire(self) -> RunLock:
-        owner = {"pid": os.getpid(), "host": socket.gethostname()}
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "process": process_identity(os.getpid())}
         for _ in range(3):
             if self._link(owner):
                 self.held = True
@@ -100,6 +125,9 @@ class RunLock:
             if other is None:  # released between our attempt and the read: try again
                 continue
             pid, host = other.get("pid"), other.get("host")
+            if not isinstance(pid, int):
+                raise RunDirError(f"the lock file {self.path} names no process (empty or not a lock hpsearch wrote); "
+                                  f"if no hpsearch process is writing {self.root}, delete {self.path} and try again")
             if not is_stale(other):
                 raise RunDirError(
                     f"run folder {self.root} is in use by process {pid} on {host} (lock file {self.path}); "
@@ -144,7 +172,7 @@ def active_writer(root: Path) -> str | None:
     owner = lock._read()
     if owner is None:
         return None
-    pid, host = owner.get("pid"), owner.get("host")
-    if isinstance(pid, int) and host == socket.gethostname() and not pid_alive(pid):
+    if is_stale(owner):
         return None
-    return f"process {pid} on {host}"
+    pid, host = owner.get("pid"), owner.get("host")
+    return f"process {pid} on {host}" if isinstance(pid, int) else f"an unreadable lock file ({lock.path})"

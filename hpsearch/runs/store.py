@@ -23,15 +23,16 @@ import io
 import json
 import math
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from hpsearch.atomic import atomic_file
 from hpsearch.errors import RunDirError
+from hpsearch.runs.readback import read_config_yaml, read_metrics, read_record, read_run_info
 from hpsearch.runs.records import BestTrial, DataSummary, EpochMetrics, TrialParams, TrialResult, TrialStatus
 from hpsearch.runs.runlock import writer_alive
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 
 RUN_MARKERS = ("run.json", "config.yaml", "trials")
-R = TypeVar("R")
 
 
 def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
@@ -66,10 +66,6 @@ def to_json(obj: Any) -> str:
 
 def write_json_atomic(path: Path, obj: Any, durable: bool = True) -> None:
     write_text_atomic(path, to_json(obj), durable)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def text_sha256(text: str) -> str:
@@ -170,16 +166,25 @@ class RunStore:
 
 
 class TrialRecord:
-    """One trial as read back from its folder, as typed records. A missing file, or one that cannot
-    be read as its record, reads as None: a trial in progress has no result.json yet. ``orphaned``:
-    the process that wrote the folder is gone (killed), so a trial without a result is not running."""
+    """One trial as read back from its folder, as typed records. A missing file reads as None: a
+    trial in progress has no result.json yet. A file that cannot be read as its record (or a trial
+    folder that is a file) also reads as None, and ``damage`` says what is wrong (see readback.py).
+    ``orphaned``: the process that wrote the folder is gone (killed), so a trial without a result
+    is not running."""
 
     def __init__(self, path: Path, orphaned: bool = False) -> None:
         self.path = path
         self.id = int(path.name)
         self.orphaned = orphaned
-        self.params_record: TrialParams | None = _read_record(path / "params.json", TrialParams.from_dict)
-        self.result: TrialResult | None = _read_record(path / "result.json", TrialResult.from_dict)
+        self.params_record: TrialParams | None = None
+        self.result: TrialResult | None = None
+        self._epochs: list[EpochMetrics] = []
+        self.damage: str | None = None if path.is_dir() else f"{path} is a file, not a trial folder"
+        if self.damage is None:
+            self.params_record, params_damage = read_record(path / "params.json", TrialParams.from_dict)
+            self.result, result_damage = read_record(path / "result.json", TrialResult.from_dict)
+            self._epochs, metrics_damage = read_metrics(path / "metrics.jsonl")
+            self.damage = result_damage or params_damage or metrics_damage
 
     @property
     def params(self) -> dict[str, Any]:
@@ -203,27 +208,29 @@ class TrialRecord:
 
     def metrics(self) -> list[EpochMetrics]:
         """metrics.jsonl, one record per finished epoch (none before the first epoch ends)."""
-        path = self.path / "metrics.jsonl"
-        if not path.exists():
-            return []
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [EpochMetrics.from_dict(json.loads(line)) for line in lines if line.strip()]
+        return list(self._epochs)
 
 
 class RunRecord:
-    """A run folder read back: its config (as a dict), run.json, and its trials by id."""
+    """A run folder read back: its config (as a dict), run.json, and its trials by id. ``trials``
+    holds the readable ones; ``damaged`` those whose files cannot be read (reports skip them, each
+    with one line; resume refuses to retrain or delete them). A damaged run.json or config.yaml
+    raises RunDirError naming the file."""
 
     def __init__(self, root: Path | str) -> None:
         root = Path(root)
         if not (root / "run.json").exists():
             raise RunDirError(f"{root} is not a run folder (no run.json); give a folder under runs/")
         self.root = root
-        self.info: dict[str, Any] = read_json(root / "run.json")
-        config_path = root / "config.yaml"
-        self.config: dict[str, Any] = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
+        self.info: dict[str, Any] = read_run_info(root)
+        self.config: dict[str, Any] = read_config_yaml(root)
         trials_dir = root / "trials"
-        dirs = sorted(p for p in trials_dir.iterdir() if p.is_dir() and p.name.isdigit()) if trials_dir.exists() else []
-        self.trials: list[TrialRecord] = [TrialRecord(p, self.killed) for p in dirs]
+        if trials_dir.exists() and not trials_dir.is_dir():
+            raise RunDirError(f"{trials_dir} is a file, not the folder of the run's trials; restore the folder")
+        paths = sorted(p for p in trials_dir.iterdir() if p.name.isdigit()) if trials_dir.exists() else []
+        records = [TrialRecord(p, self.killed) for p in paths]
+        self.trials: list[TrialRecord] = [t for t in records if t.damage is None]
+        self.damaged: list[TrialRecord] = [t for t in records if t.damage is not None]
 
     @property
     def name(self) -> str:
@@ -275,6 +282,13 @@ class RunRecord:
         for record in self.trials:
             if record.id == trial_id:
                 return record
+        for record in self.damaged:
+            if record.id == trial_id:
+                raise RunDirError(f"trial {trial_id} cannot be read: {record.damage}")
+        planned = self.config.get("trials")
+        if self.status == "running" and isinstance(planned, int) and 0 <= trial_id < planned:
+            raise RunDirError(f"trial {trial_id} of {self.root} has not started yet (the search, still running, "
+                              f"has started {len(self.trials)} of its {planned} trials)")
         have = f"{self.trials[0].id}-{self.trials[-1].id}" if self.trials else "none"
         raise RunDirError(f"{self.root} has no trial {trial_id} (trials: {have})")
 
@@ -291,17 +305,3 @@ def open_trial(path: Path) -> tuple[RunRecord, TrialRecord]:
 def _as_dict(record: Any) -> dict[str, Any]:
     """A record (anything with ``to_dict``) or a mapping, as the dict its file holds."""
     return record.to_dict() if hasattr(record, "to_dict") else dict(record)
-
-
-def _read_record(path: Path, parse: Callable[[dict[str, Any]], R]) -> R | None:
-    """``path`` read back as a record; None when it is missing, not JSON, or not such a record."""
-    try:
-        raw = read_json(path)
-    except (FileNotFoundError, ValueError):  # ValueError: not JSON, or not UTF-8
-        return None
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return parse(raw)
-    except (KeyError, TypeError, ValueError):  # e.g. no status, or one this version does not know
-        return None

@@ -25,7 +25,7 @@ from typing import Any
 
 from hpsearch import __version__
 from hpsearch.errors import ConfigError, RunDirError
-from hpsearch.runs.records import FINAL_STATUSES, TrialResult
+from hpsearch.runs.records import FINAL_STATUSES, TrialResult, TrialStatus
 from hpsearch.runs.store import RunRecord, TrialRecord, text_sha256
 from hpsearch.space.config import SearchConfig, load_config
 from hpsearch.space.sampler import Trial, sample_trial
@@ -40,11 +40,20 @@ class ResumeState:
     extension: dict[str, Any] = field(default_factory=dict)  # --trials N > planned: {"trials": [planned, N], ...}
 
 
+def check_run_folder(root: Path) -> None:
+    """Refuse a mistyped path or a folder that holds no run before anything is written there (the
+    run lock would be): resume never creates or changes a folder it will not continue."""
+    if not root.is_dir():
+        raise RunDirError(f"{root} is not a folder; give a run folder such as runs/<name>-<timestamp>")
+    if not (root / "config.yaml").is_file() and not (root / "run.json").is_file():
+        raise RunDirError(f"{root} is not a run folder (no config.yaml or run.json); give a folder such as "
+                          f"runs/<name>-<timestamp>")
+
+
 def load_resumable(root: Path, trials: int | None = None) -> ResumeState:
     """Read and check ``root``; ``trials`` (at least the planned count) extends the search.
     Raises RunDirError naming the file and what to do."""
-    if not root.is_dir():
-        raise RunDirError(f"{root} is not a folder; give a run folder such as runs/<name>-<timestamp>")
+    check_run_folder(root)
     if (root / "config.yaml").exists() and not (root / "run.json").exists():
         return _never_started(root)
     record = RunRecord(root)
@@ -57,9 +66,9 @@ def load_resumable(root: Path, trials: int | None = None) -> ResumeState:
         extension = {"trials": [extension.get("trials", [config.trials])[0], trials],
                      "previous_config_sha256": extension.get("previous_config_sha256", record.info["config_sha256"])}
         config = config.with_overrides(trials=trials)
+    for found in record.damaged:
+        _refuse_damaged(found)
     by_id = {t.id: t for t in record.trials}
-    for found in by_id.values():
-        _check_understood(found)
     done: list[tuple[Trial, TrialResult]] = []
     pending: list[int] = []
     for trial_id in range(config.trials):
@@ -95,18 +104,20 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
 
 
-def _check_understood(found: TrialRecord) -> None:
-    """Never delete what cannot be read: a result.json that is not a result this version knows (an
-    unknown status, a damaged file) stops the resume instead of sending the trial to be retrained."""
-    path = found.path / "result.json"
-    if path.exists() and found.result is None:
-        try:
-            status = json.loads(path.read_text(encoding="utf-8")).get("status")
-            what = f"a trial status this hpsearch does not know ({status!r})"
-        except (ValueError, AttributeError, UnicodeDecodeError):
-            what = "something that is not a trial result (damaged?)"
-        raise RunDirError(f"{path} holds {what}; resume refuses to retrain or delete it: resume with the hpsearch "
-                          f"version that wrote the folder, or move trial {found.id}'s folder away to run it again")
+def _refuse_damaged(found: TrialRecord) -> None:
+    """Never delete what cannot be read: a trial file that is not a record this version knows (an
+    unknown status, a damaged file, a folder replaced by a file) stops the resume instead of
+    sending the trial to be retrained (which would delete its folder)."""
+    path, what = found.path / "result.json", found.damage
+    try:
+        status = json.loads(path.read_text(encoding="utf-8")).get("status")
+        if isinstance(status, str) and status not in {s.value for s in TrialStatus}:
+            what = f"{path} holds a trial status this hpsearch does not know ({status!r})"
+    except (OSError, ValueError, AttributeError):
+        if found.damage and found.damage.startswith(str(path)):
+            what = f"{path} holds something that is not a trial result (damaged?): {found.damage}"
+    raise RunDirError(f"{what}; resume refuses to retrain or delete it: resume with the hpsearch version that "
+                      f"wrote the folder, or move trial {found.id}'s folder away to run it again")
 
 
 def _checked_config(root: Path, info: dict[str, Any]) -> tuple[SearchConfig, dict[str, Any]]:
@@ -138,6 +149,10 @@ def _checked_config(root: Path, info: dict[str, Any]) -> tuple[SearchConfig, dic
 def _check_same_draw(trial: Trial, found: TrialRecord) -> None:
     """A kept trial must hold the parameters (seed, id) draws now, or the folder would mix two searches."""
     drawn = json.loads(json.dumps(trial.params))
+    if found.params_record is None:
+        raise RunDirError(f"{found.path / 'params.json'} is missing, so trial {trial.id}'s finished result cannot be "
+                          f"checked against the parameters it was trained with; restore the file, or move trial "
+                          f"{trial.id}'s folder away to run it again")
     if found.params != drawn or found.seed != trial.seed:
         raise RunDirError(f"{found.path / 'params.json'} holds parameters other than those trial {trial.id} draws "
                           f"from the config's seed; resume it with the hpsearch version that started it "

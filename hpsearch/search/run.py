@@ -33,7 +33,7 @@ from hpsearch.search.executors import Execution, Executor, ExecutorFactory, RayT
 from hpsearch.search.executors.processes import start_workers_early
 from hpsearch.search.loop import run_loop
 from hpsearch.search.observer import SearchObserver
-from hpsearch.search.resume import load_resumable
+from hpsearch.search.resume import check_run_folder, load_resumable
 from hpsearch.search.schedulers import make_scheduler
 from hpsearch.space.config import SearchConfig, recorded_config
 from hpsearch.space.sampler import Trial
@@ -105,6 +105,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
     root = Path(run_dir)
+    check_run_folder(root)  # before the lock: nothing is written into a folder that is not a run
     with _locked(root, observer):
         state = load_resumable(root, trials)
         config, info, store = state.config, state.info, RunStore(root)

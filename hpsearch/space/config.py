@@ -45,14 +45,17 @@ from hpsearch.space.keys import (
 )
 from hpsearch.space.yamlio import line_of, read_yaml
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d{1,4}|mps)$")  # cuda:N up to 4 digits (torch parses N as an int)
 DEVICE_NAMES = "cpu, cuda, cuda:N or mps"  # the devices messages and help list (mps: Apple GPUs)
-NAME_PATTERN = re.compile(r"[\w.-]+\Z")
+NAME_MAX = 200  # the run folder is <name>-<timestamp>, and a file name is at most 255 bytes
+NAME_PATTERN = re.compile(rf"[\w.-]{{1,{NAME_MAX}}}\Z")
 DATASETS = ("synthetic", "mnist", "fashion_mnist", "kmnist", "cifar10", "file")  # hpsearch.data.load.LOADERS' keys
 VISION_DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
 FILE_SUFFIXES = (".npz", ".pt", ".csv")
 SCHEDULERS = ("none", "asha", "hyperband")  # what hpsearch.search.schedulers.make_scheduler builds
-TRIAL_IDS = Check(lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and t >= 0 for t in v),
+MAX_TRIALS = 1_000_000  # each trial is a folder; a search this size is already weeks of training
+MAX_EPOCHS = 1_000_000
+TRIAL_IDS = Check(lambda v: isinstance(v, list) and bool(v) and all(is_int(t) and 0 <= t < MAX_TRIALS for t in v),
                   "a non-empty list of trial ids (integers >= 0)")
 # hyperparameters whose useful values span decades: ``uniform`` over a decade or more draws nearly all
 # of them from the top decade, so it is accepted with a warning (log_uniform is what was meant)
@@ -89,9 +92,9 @@ class SchedulerConfig:
     runs ``brackets`` ASHA brackets (None: one per rung, plus one that never stops)."""
 
     name: str = key("none", one_of(SCHEDULERS), "none (every trial all its epochs), asha or hyperband")
-    min_epochs: int = key(1, integer_at_least(1), "epochs before the first rung (rungs at min_epochs * eta**k)")
-    eta: int = key(3, integer_at_least(2), "the top 1/eta of a rung's trials go on")
-    brackets: int | None = key(None, optional(integer_at_least(1)), "hyperband only: ASHA brackets (none: one per rung + 1)")
+    min_epochs: int = key(1, integer_at_least(1, MAX_EPOCHS, "the most epochs a trial can have"), "epochs before the first rung (rungs at min_epochs * eta**k)")
+    eta: int = key(3, integer_at_least(2, 1000, "a rung keeps the top 1/eta"), "the top 1/eta of a rung's trials go on")
+    brackets: int | None = key(None, optional(integer_at_least(1, 100, "one bracket per rung is the most that differ")), "hyperband only: ASHA brackets (none: one per rung + 1)")
 
     def to_dict(self) -> dict[str, Any]:
         return written(self, lambda k: self.name in SCHEDULER_KEY_SCOPE.get(k, SCHEDULERS))
@@ -104,8 +107,8 @@ class DataConfig:
     dataset: str = key("synthetic", one_of(DATASETS), "which loader reads the examples")
     val_fraction: float = key(0.2, Check(lambda v: is_number(v) and 0 < v < 1, "a number strictly between 0 and 1"),
                               "share of the training split held out for validation", convert=float)
-    samples: int = key(3000, integer_at_least(10), "synthetic only: examples generated (train + validation)")
-    subset: int | None = key(None, optional(integer_at_least(2)), "keep a stratified sample of this many training examples")
+    samples: int = key(3000, integer_at_least(10, 10_000_000, "40 float32 features each: 1.6 GB"), "synthetic only: examples generated (train + validation)")
+    subset: int | None = key(None, optional(integer_at_least(2, 10**12, "more examples than any file holds")), "keep a stratified sample of this many training examples")
     root: str | None = key(None, optional(text("a folder path")), "torchvision datasets: folder holding <root>/MNIST/raw etc.",
                            shown="`$HPSEARCH_DATA`, else `~/.cache/hpsearch/data`")
     download: bool = key(True, BOOLEAN, "torchvision datasets: fetch missing files (with torchvision's URLs and MD5s)")
@@ -124,11 +127,11 @@ class DataConfig:
 class SearchConfig:
     """One search. ``space`` keeps the file's order: the declared importance order."""
 
-    name: str = key(REQUIRED, matches(NAME_PATTERN, "a name of letters, digits, '_', '-' or '.'"),
+    name: str = key(REQUIRED, matches(NAME_PATTERN, f"a name of letters, digits, '_', '-' or '.' (at most {NAME_MAX})"),
                     "names the run folder", shown="the file's name")
-    seed: int = key(0, integer_at_least(0), "the search seed: trial i's draws depend on (seed, i) alone")
-    trials: int = key(10, integer_at_least(1), "how many trials to sample and train")
-    epochs: int = key(5, integer_at_least(1), "epochs per trial")
+    seed: int = key(0, integer_at_least(0, 2**63 - 1, "a 64-bit integer"), "the search seed: trial i's draws depend on (seed, i) alone")
+    trials: int = key(10, integer_at_least(1, MAX_TRIALS, "each trial writes a folder"), "how many trials to sample and train")
+    epochs: int = key(5, integer_at_least(1, MAX_EPOCHS), "epochs per trial")
     device: str = key("auto", matches(DEVICE_PATTERN, f"auto, {DEVICE_NAMES}"), "where trials train (auto: CUDA if there)")
     target_error: float = key(0.0, Check(lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
                               "the error a person (Bayes) would get; avoidable bias is measured from it", convert=float)
@@ -137,10 +140,10 @@ class SearchConfig:
     fixed: dict[str, Any] = section(dict, "hyperparameters held constant in every trial", shown="`{}`")
     space: dict[str, Distribution] = section(dict, "searched hyperparameters, in declared importance order", shown="`{}`")
     scheduler: SchedulerConfig = section(SchedulerConfig, "early stopping", shown="`{name: none}`")
-    workers: int | None = key(None, optional(integer_at_least(1)), "trials trained at once, each in its own process; "
+    workers: int | None = key(None, optional(integer_at_least(1, 1024, "each worker is a process")), "trials trained at once, each in its own process; "
                               "with Ray, unset means as many as the cluster holds", shown="`1`")
-    threads: int = key(1, integer_at_least(1), "torch CPU threads per trial: fixed, so metrics do not depend on workers")
-    fuse: int = key(1, integer_at_least(1), "compatible trials each worker trains at once, as one batched model")
+    threads: int = key(1, integer_at_least(1, 1024, "torch threads per trial"), "torch CPU threads per trial: fixed, so metrics do not depend on workers")
+    fuse: int = key(1, integer_at_least(1, 4096, "one batched model of that many trials"), "compatible trials each worker trains at once, as one batched model")
     ray: str | None = key(None, optional(matches(RAY_ADDRESS, RAY_ADDRESSES)), "train on the Ray cluster at this "
                           "address (--ray overrides; not kept in the run folder's config.yaml)")
     ray_gpus_per_trial: float | None = key(None, optional(Check(lambda v: is_number(v) and v > 0 and (v <= 1 or is_int(v)),
@@ -201,7 +204,7 @@ def load_config(path: str | Path) -> SearchConfig:
     """
     path = Path(path)
     raw = read_yaml(path)
-    default_name = re.sub(r"[^\w.-]+", "-", path.stem).strip("-") or "search"  # "my config (v2)" -> "my-config-v2"
+    default_name = re.sub(r"[^\w.-]+", "-", path.stem).strip("-")[:NAME_MAX] or "search"  # "my config (v2)" -> "my-config-v2"
     # relative data paths are read from the config file's folder, not the shell's: ``hpsearch run ../data/csv.yaml``
     return parse_config(raw, source=str(path), default_name=default_name).with_absolute_paths(path.parent)
 
@@ -295,7 +298,7 @@ class _Reader(Reader):
             self.fail(path, f"must be a mapping with a 'distribution' key ({', '.join(kinds)}), e.g. {{distribution: log_uniform, low: 1.0e-4, high: 1.0}}", parent, key)
             return None
         kind = spec["distribution"]
-        if kind not in DISTRIBUTIONS:
+        if not isinstance(kind, str) or kind not in DISTRIBUTIONS:
             self.fail(f"{path}.distribution", f"unknown distribution {kind!r}; {suggest(kind, kinds)}", spec, "distribution")
             return None
         cls = DISTRIBUTIONS[kind]

@@ -21,14 +21,18 @@ from typing import Any, ClassVar
 Scalar = bool | int | float | str
 
 
+INT_LIMIT = 2**63  # integers are 64-bit wherever they end up (torch, numpy, JSON readers)
+
+
 def is_number(value: Any) -> bool:
-    """A finite int or float (booleans are not numbers here, though Python says they are)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float (booleans are not numbers here, though Python says they are); an int
+    beyond 64 bits is not one (``math.isfinite`` would overflow on it)."""
+    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def is_int(value: Any) -> bool:
-    """An int that is not a boolean."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An int that is not a boolean, within 64 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and -INT_LIMIT < value < INT_LIMIT
 
 
 class DistributionError(ValueError):
@@ -48,9 +52,12 @@ def _looks_numeric(text: str) -> bool:
 
 
 def _with_dot(text: str) -> str:
-    """``1e-4`` -> ``1.0e-4``: the spelling YAML reads as a number."""
+    """``1e-4`` -> ``1.0e-4``, ``1.0e1`` -> ``1.0e+1``: YAML 1.1 reads a number only with a dot in
+    the mantissa and a sign in the exponent."""
     mantissa, _, exponent = text.lower().partition("e")
-    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}" if exponent else text
+    if not exponent:
+        return text
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent if exponent[0] in '+-' else '+' + exponent}"
 
 
 def _check_range(low: Any, high: Any, *, integer: bool = False) -> None:
@@ -60,10 +67,13 @@ def _check_range(low: Any, high: Any, *, integer: bool = False) -> None:
         if not check(value):
             hint = ""
             if isinstance(value, str) and _looks_numeric(value):  # YAML 1.1 reads 1e-4 (no dot) as text
-                hint = f"; YAML reads {value} as text: write it with a dot, e.g. {_with_dot(value)}"
+                how = "with a dot" if "." not in value.lower().partition("e")[0] else "with a signed exponent"
+                hint = f"; YAML reads {value} as text: write it {how}, e.g. {_with_dot(value)}"
             raise DistributionError(f"{name} must be {kind}, but got {name}={value!r}{hint}", name)
     if not low < high:
         raise DistributionError(f"low < high must hold, but got (low={low}, high={high})", "low")
+    if not math.isfinite(float(high) - float(low)):
+        raise DistributionError(f"high - low must be a finite number, but got (low={low}, high={high})", "high")
 
 
 class Distribution:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.errors import Problem
-from hpsearch.space.distributions import is_int, is_number
+from hpsearch.space.distributions import INT_LIMIT, is_int, is_number
 from hpsearch.space.hyperparams import ALIASES
 from hpsearch.space.names import closest, did_you_mean
 from hpsearch.space.yamlio import line_of
@@ -42,18 +42,32 @@ from hpsearch.space.yamlio import line_of
 
 @dataclass(frozen=True)
 class Check:
-    """A test a value must pass and what it must be, completing "must be {need}, got {value!r}"."""
+    """A test a value must pass and what it must be, completing "must be {need}, got {value!r}".
+
+    ``most`` is the largest value allowed, where one is declared: a number above it is told
+    ``most_why`` (what the bound protects), a number below the minimum still gets ``need``."""
 
     test: Callable[[Any], Any]
     need: str
     choices: tuple[str, ...] = ()  # the allowed names, for "did you mean" (MNIST -> mnist)
+    most: int | None = None
+    most_why: str = ""
 
     def __call__(self, value: Any) -> bool:
         return bool(self.test(value))
 
+    def need_for(self, value: Any) -> str:
+        """What ``value`` must be: ``need``, or the maximum for a number above it."""
+        if self.most is not None and isinstance(value, int | float) and not isinstance(value, bool) and value > self.most:
+            return f"at most {self.most}{f' ({self.most_why})' if self.most_why else ''}"
+        return self.need
 
-def integer_at_least(low: int) -> Check:
-    return Check(lambda v: is_int(v) and v >= low, f"an integer >= {low}")
+
+def integer_at_least(low: int, most: int | None = None, why: str = "") -> Check:
+    """An integer >= ``low`` (and <= ``most``: every count has a ceiling, so no config can ask for
+    unbounded memory or time before training starts)."""
+    ceiling = most if most is not None else INT_LIMIT - 1
+    return Check(lambda v: is_int(v) and low <= v <= ceiling, f"an integer >= {low}", most=most, most_why=why)
 
 
 def number_at_least(low: float) -> Check:
@@ -81,7 +95,7 @@ def strings(need: str) -> Check:
 
 def optional(check: Check) -> Check:
     """``check`` or null (the key's default ``None``: unset)."""
-    return Check(lambda v: v is None or check(v), check.need)
+    return dataclasses.replace(check, test=lambda v: v is None or check(v))
 
 
 BOOLEAN = Check(lambda v: isinstance(v, bool), "true or false")
@@ -152,6 +166,16 @@ def written(obj: Any, applies: Callable[[str], bool] = lambda name: True,
     return out
 
 
+def shown(value: Any) -> str:
+    """``repr(value)``, with an integer of hundreds of digits or a long string shown by its length,
+    so the message stays one readable line."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        return f"an integer of {len(str(abs(value)))} digits"
+    if isinstance(value, str) and len(value) > 60:
+        return f"{value[:40]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
 def suggest(key: Any, allowed: list[str]) -> str:
     """"did you mean 'seed'? allowed: ..." for an unknown key (hyperparameters' usual aliases too)."""
     alias = ALIASES.get(str(key).lower())
@@ -202,7 +226,7 @@ class Reader:
                 if k.check(raw[name]):
                     value = raw[name]
                 else:
-                    self.fail(f"{prefix}{name}", f"must be {k.check.need}, got {raw[name]!r}"
+                    self.fail(f"{prefix}{name}", f"must be {k.check.need_for(raw[name])}, got {shown(raw[name])}"
                               f"{did_you_mean(raw[name], k.check.choices)}", raw, name)
             values[name] = k.convert(value) if k.convert is not None and value is not None else value
         return values

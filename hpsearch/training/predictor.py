@@ -70,7 +70,14 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> Train
     path = Path(run_dir) / BEST_MODEL
     if not path.is_file():
         raise RunDirError(f"{path} does not exist: no trial of {run_dir} has completed yet (or it is not a run folder)")
-    record = torch.load(path, map_location=device, weights_only=True)
+    try:
+        record = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file; its message runs to several lines
+        reason = " ".join(str(exc).split())[:200]
+        raise RunDirError(f"{path} cannot be read (damaged? {type(exc).__name__}: {reason}); run the search again "
+                          f"to get a model") from None
+    if not isinstance(record, dict) or "state_dict" not in record:
+        raise RunDirError(f"{path} is not a model hpsearch saved (no state_dict); run the search again to get one")
     if "preprocessing" not in record:
         raise RunDirError(f"{path} was saved by an older hpsearch and does not record the preprocessing its model "
                           f"was trained behind, so it cannot take raw data; run the search again to use it")
