@@ -36,6 +36,7 @@ import torch.nn.functional as F  # noqa: E402
 from ways import BENCH_DATASET, register_dataset  # noqa: E402
 
 from hpsearch.data import Dataset  # noqa: E402
+from hpsearch.data.preprocessing import Preprocessing  # noqa: E402
 from hpsearch.search.run import run_search  # noqa: E402
 from hpsearch.space.config import DataConfig, SearchConfig  # noqa: E402
 from hpsearch.space.modelref import parse_reference, read_model  # noqa: E402
@@ -121,7 +122,7 @@ def prepare(args: argparse.Namespace, workdir: Path) -> tuple[Any, Any, str]:
     tv_test = torch.utils.data.Subset(datasets.MNIST(workdir, train=False, download=True, transform=transform), test.tolist())
     x, y = mnist_data.normalized(images.x_train[train]), images.y_train[train]
     x_val, y_val = mnist_data.normalized(images.x_test[test]), images.y_test[test]
-    register_dataset(Dataset("mnist", x, y, x_val, y_val, num_classes=10, example_shape=(1, 28, 28)))
+    register_dataset(Dataset("mnist", x, y, x_val, y_val, num_classes=10, preprocessing=Preprocessing((1, 28, 28))))
     return tv_train, tv_test, f"{images.source}: {len(y)} training images, {len(y_val)} held out"
 
 
