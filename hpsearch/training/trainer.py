@@ -70,6 +70,8 @@ class DeviceData:
     y_train_eval: torch.Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.input_shape, int):  # an input_dim, as DeviceData took before custom models: flat examples
+            self.input_shape = (self.input_shape,)
         self.x_train_eval = self.x_train[self.train_eval_idx].contiguous()
         self.y_train_eval = self.y_train[self.train_eval_idx].contiguous()
 

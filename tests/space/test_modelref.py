@@ -156,5 +156,5 @@ def test_the_shipped_examples_validate():
 
 
 def test_fuse_is_refused_with_a_custom_model(tmp_path, model_file):
-    with pytest.raises(ConfigError, match=r"config.yaml:\d+: fuse: fuses the built-in MLP only .* set fuse: 1"):
+    with pytest.raises(ConfigError, match=r"config.yaml: fuse: fuses the built-in MLP only .* set fuse: 1"):
         parse({**config("models/net.py:build", fixed={"tag": 1}), "fuse": 4}, tmp_path)
