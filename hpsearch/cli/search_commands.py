@@ -205,7 +205,8 @@ def validate(config: Path) -> None:
     extra += "" if cfg.workers in (None, 1) else f"; {cfg.workers} workers"
     extra += f"; on Ray at {cfg.ray}" if cfg.ray else ""
     extra += "" if cfg.fuse == 1 else f"; fuse {cfg.fuse}"
-    click.echo(f"{config}: ok: {cfg.name}, {cfg.trials} trials x {cfg.epochs} epochs on {cfg.data.dataset}, "
+    model = "" if cfg.model.builtin else f" with model {cfg.model.reference}"
+    click.echo(f"{config}: ok: {cfg.name}, {cfg.trials} trials x {cfg.epochs} epochs on {cfg.data.dataset}{model}, "
                f"searching {searched}{extra}")
 
 

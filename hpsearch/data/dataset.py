@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,10 @@ from hpsearch.data.preprocessing import Preprocessing
 class Dataset:
     """Train and validation (and optionally test) splits as float32 features and int64 labels.
 
-    Features are flattened (and normalized where the dataset calls for it); the trainer moves them
-    to its device once per search.
+    Loaders give flat features (normalized where the dataset calls for it) and record a raw
+    example's shape in ``preprocessing.input_shape``; ``unflatten`` gives the examples a shape back,
+    for your own model (the built-in MLP takes them flat). The trainer moves them to its device
+    once per search.
     """
 
     name: str
@@ -36,8 +39,21 @@ class Dataset:
         return [str(c) for c in self.info.get("classes") or range(self.num_classes)]
 
     @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape as the model receives it."""
+        return tuple(self.x_train.shape[1:])
+
+    @property
     def input_dim(self) -> int:
-        return self.x_train.shape[1]
+        return math.prod(self.input_shape)
+
+    def unflatten(self, shape: tuple[int, ...]) -> Dataset:
+        """Give every split's examples ``shape`` (a view: no copy): for your own model (``model:``)."""
+        if tuple(shape) != self.input_shape and math.prod(shape) == self.input_dim:
+            self.x_train, self.x_val = self.x_train.view(-1, *shape), self.x_val.view(-1, *shape)
+            if self.x_test is not None:
+                self.x_test = self.x_test.view(-1, *shape)
+        return self
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -46,6 +62,7 @@ class Dataset:
             "val": len(self.y_val),
             "test": None if self.y_test is None else len(self.y_test),
             "input_dim": self.input_dim,
+            **({"input_shape": list(self.input_shape)} if len(self.input_shape) > 1 else {}),
             "num_classes": self.num_classes,
             **self.info,
             "sha256": self.digest(),

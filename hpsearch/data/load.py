@@ -47,9 +47,21 @@ def largest_batch(config: SearchConfig) -> tuple[int, str]:
     return int(high), "space.batch_size"
 
 
+def model_input_shape(dataset: Dataset, name: str) -> tuple[int, ...]:
+    """One example's shape for your own model: images channels first ((1, 28, 28) for MNIST,
+    (3, 32, 32) for CIFAR-10), a file's ``x`` as it was saved, a table's ``(features,)``."""
+    shape = tuple(dataset.preprocessing.input_shape) if dataset.preprocessing is not None else dataset.input_shape
+    if name in vision.SPECS:
+        return (vision.SPECS[name].channels, *shape[-2:])
+    return shape
+
+
 def prepare_data(config: SearchConfig) -> Dataset:
-    """Load the config's data and check that the search can use it (raises DataError if not)."""
+    """Load the config's data and check that the search can use it (raises DataError if not).
+    For a custom model (``model:``), examples keep their natural shape (images (C, H, W))."""
     dataset = load_data(config.data)
+    if not config.model.builtin:
+        dataset.unflatten(model_input_shape(dataset, config.data.dataset))
     batch, key = largest_batch(config)
     n_train = len(dataset.y_train)
     if n_train < batch:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.formatting import pct
+from hpsearch.space.hyperparams import TRAINING
 
 HIGH_BIAS = "high bias"
 HIGH_VARIANCE = "high variance"
@@ -77,6 +78,10 @@ def diagnose(train_acc: float, val_acc: float, target_error: float = 0.0, val_ex
 def bigger_model(hyperparameters: Mapping[str, Any], edges: Mapping[str, str | None] | None) -> str:
     """The "bigger model" tip. ``edges`` maps each searched parameter to the edge of its range the
     trial's value sits at (``ranges.edges``), None inside; "widen the range" only for a value at the top."""
+    if "hidden_units" not in hyperparameters or "layers" not in hyperparameters:  # your own model (model:)
+        at_top = [n for n, e in (edges or {}).items() if e == "high" and n not in TRAINING]
+        where = f"; {' and '.join(at_top)} at the top of the searched range: widen the range upward" if at_top else ""
+        return f"a bigger model (raise the model's size parameters{where})"
     now = f"hidden_units {hyperparameters.get('hidden_units', '?')}, layers {hyperparameters.get('layers', '?')} now"
     if edges is None:
         return f"a bigger model ({now})"
@@ -110,7 +115,7 @@ def advice(diagnosis: Diagnosis, hyperparameters: Mapping[str, Any], best_epoch:
             tips.append("dropout (search it, e.g. uniform 0.0 to 0.5)")
         if not h.get("weight_decay"):
             tips.append("weight_decay (search it, e.g. log_uniform 1e-6 to 1e-2)")
-        if not h.get("batchnorm"):
+        if "batchnorm" in h and not h["batchnorm"]:  # the MLP's (your own model has its own, or none)
             tips.append("batch norm (batchnorm: true)")
         tips.append("a smaller model, or stopping at the best epoch")
         return tips

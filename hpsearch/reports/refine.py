@@ -221,7 +221,7 @@ def _extend(name: str, dist: Distribution, value: float, where: str) -> tuple[fl
     old = dist.low if where == LOW else dist.high  # type: ignore[attr-defined]
     candidates = [value] + ([0.0] if not dist.log_scale and not dist.integer and value < 0 < old else [])
     for candidate in candidates:
-        error = HYPERPARAMETERS[name].check(candidate)
+        error = _check(name, candidate)
         try:
             type(dist)(*((candidate, dist.high) if where == LOW else (dist.low, candidate)))  # type: ignore[attr-defined,call-arg]
         except DistributionError as exc:
@@ -232,7 +232,12 @@ def _extend(name: str, dist: Distribution, value: float, where: str) -> tuple[fl
                                f"{format_value(name, old)} to {format_value(name, candidate)} (a quarter of the old "
                                f"range's width on its scale{factor})")
     return None, (f"the best lies in the {side} tenth of the old range, but {name} cannot go past "
-                  f"{format_value(name, old)} ({HYPERPARAMETERS[name].check(value) or 'out of range'})")
+                  f"{format_value(name, old)} ({_check(name, value) or 'out of range'})")
+
+
+def _check(name: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for ``name``; a custom model's own parameters take any value."""
+    return HYPERPARAMETERS[name].check(value) if name in HYPERPARAMETERS else None
 
 
 def _factor(dist: Distribution, old: float, new: float) -> str:
@@ -270,7 +275,7 @@ def drop_unused_conditionals(changes: list[Change], fixed: dict[str, Any]) -> li
         possible = {fixed.get("optimizer", HYPERPARAMETERS["optimizer"].default)} if optimizer is None else set(OPTIMIZERS)
     out = []
     for change in changes:
-        only = HYPERPARAMETERS[change.name].optimizers
+        only = HYPERPARAMETERS[change.name].optimizers if change.name in HYPERPARAMETERS else None  # a model's own: none
         if only is not None and change.new is not None and not possible & set(only):
             change = Change(change.name, change.old, None, f"dropped: it applies only to {', '.join(only)}, "
                             f"which no top trial used")

@@ -85,6 +85,9 @@ def show_trial(run: RunRecord, trial: TrialRecord, target_error: float | None = 
         text, count = model_summary(h, data.input_dim, data.num_classes or 0)
         parameters = result.num_parameters if result and result.num_parameters is not None else count
         lines.append(f"model: {text}; {parameters:,} parameters")
+    elif run.info.get("model"):  # a custom model: its reference, and the size run_segment counted
+        counted = f"; {result.num_parameters:,} parameters" if result and result.num_parameters is not None else ""
+        lines.append(f"model: {run.info['model']['reference']}{counted}")
     best_epoch = result.best_epoch if result else None
     epochs_trained = result.epochs_trained if result else None
     if result is not None and best_epoch is not None:

@@ -269,7 +269,7 @@ class RunRecord:
         from hpsearch.space.config import parse_config  # here, not at the top: config does not need the store
 
         try:
-            return parse_config(self.config, source=str(self.root / "config.yaml"))
+            return parse_config(self.config, source=str(self.root / "config.yaml"), read_model=False)
         except ConfigError as exc:
             raise RunDirError(f"{self.root / 'config.yaml'} cannot be read back: {exc}") from None
 

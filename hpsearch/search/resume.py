@@ -138,8 +138,13 @@ def _checked_config(root: Path, info: dict[str, Any]) -> tuple[SearchConfig, dic
                           f"{root} --trials N): restore the file, or start a new search with: hpsearch run {path}")
     try:
         config = load_config(path)
-    except ConfigError as exc:  # valid when written: this hpsearch version reads it differently
-        raise RunDirError(f"{path} no longer validates with this hpsearch version:\n{exc}") from None
+    except ConfigError as exc:  # valid when written, or its model file moved or changed since
+        raise RunDirError(f"{path} no longer validates:\n{exc}") from None
+    started_with = (info.get("model") or {}).get("sha256")
+    if started_with is not None and config.model.sha256 not in (None, started_with):
+        raise RunDirError(f"{config.model.path} was edited after the search started (its sha256 no longer matches "
+                          f"run.json's model.sha256); resume continues only the search as it began: restore the "
+                          f"file, or start a new search with: hpsearch run {path}")
     if not unfinished:
         return config, {}
     extension = {"trials": last["trials"], "previous_config_sha256": actual}

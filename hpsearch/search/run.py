@@ -39,6 +39,7 @@ from hpsearch.space.config import SearchConfig, recorded_config
 from hpsearch.space.sampler import Trial
 from hpsearch.training.bestmodel import BestModelKeeper, evaluate_on_test
 from hpsearch.training.trainer import resolve_device
+from hpsearch.training.usermodel import checked_model
 
 __all__ = ["SearchInterrupted", "SearchObserver", "SearchResult", "TimeLimit", "resume_search", "run_search"]
 
@@ -57,7 +58,7 @@ def run_search(config: SearchConfig, run_dir: str | Path | None = None, observer
     """
     observer = observer or SearchObserver()
     limit = TimeLimit(max_seconds, clock)
-    config = config.with_absolute_paths()
+    config = checked_model(config.with_absolute_paths())  # user code imported (and checked) before anything is written
     execution = _execution(config, config.workers, devices, config.ray, config.fuse)
     running = (executor or make_executor)(execution)  # joins a Ray cluster: a bad address writes nothing
     try:
@@ -84,6 +85,8 @@ def _new_run_info(info: dict[str, Any], config: SearchConfig, config_sha256: str
         info["devices"] = [str(d) for d in execution.devices]
     if config.ray:
         info["ray"] = config.ray
+    if not config.model.builtin:  # your own model: where it is, and its sha256 (resume refuses an edited file)
+        info["model"] = config.model.describe()
     if config.refined_from is not None:  # the coarse run this search zooms in on (hpsearch refine)
         info["refined_from"] = {"run": config.refined_from, "trials": config.refined_trials}
 
@@ -108,7 +111,7 @@ def resume_search(run_dir: str | Path, observer: SearchObserver | None = None, m
     check_run_folder(root)  # before the lock: nothing is written into a folder that is not a run
     with _locked(root, observer):
         state = load_resumable(root, trials)
-        config, info, store = state.config, state.info, RunStore(root)
+        config, info, store = checked_model(state.config), state.info, RunStore(root)
         if not (state.pending or test or state.extension) and info.get("status") in ("completed", "no_trial_completed"):
             return SearchResult(root, info["status"], state.done, limit.elapsed(), config.trials)
         run_config = dataclasses.replace(config, test=True) if test else config  # --test: this invocation only

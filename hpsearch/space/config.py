@@ -30,7 +30,6 @@ from hpsearch.space.keys import (
     BOOLEAN,
     REQUIRED,
     Check,
-    Reader,
     integer_at_least,
     key,
     keys_of,
@@ -42,6 +41,15 @@ from hpsearch.space.keys import (
     suggest,
     text,
     written,
+)
+from hpsearch.space.modelref import MLP, ModelRef
+from hpsearch.space.modelspace import (
+    ModelReader,
+    accepts,
+    check_value,
+    is_model_param,
+    missing_required,
+    wants_integers,
 )
 from hpsearch.space.yamlio import line_of, read_yaml
 
@@ -136,6 +144,9 @@ class SearchConfig:
     target_error: float = key(0.0, Check(lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
                               "the error a person (Bayes) would get; avoidable bias is measured from it", convert=float)
     test: bool = key(False, BOOLEAN, "after the search, evaluate the best trial (only) on the held-out test split")
+    # read by ModelReader.model (a file's signature read with ast, see modelref.py); written only when not mlp
+    model: ModelRef = section(lambda: MLP, "mlp, or your own: \"file.py:function\" or \"package.module:function\"",
+                              shown="`mlp`")
     data: DataConfig = section(DataConfig, "where the examples come from", shown="see below")
     fixed: dict[str, Any] = section(dict, "hyperparameters held constant in every trial", shown="`{}`")
     space: dict[str, Distribution] = section(dict, "searched hyperparameters, in declared importance order", shown="`{}`")
@@ -169,12 +180,13 @@ class SearchConfig:
         updates = {k: v for k, v in overrides.items() if v is not None}
         raw = config_to_dict(self)
         raw.update(updates)
-        return parse_config(raw, source=self.source)
+        return parse_config(raw, source=self.source, model=self.model)
 
 
 def config_to_dict(config: SearchConfig) -> dict[str, Any]:
     """Plain dict in the file's shape and order (what ``config.yaml`` in a run folder holds)."""
     return written(config, sections={
+        "model": lambda model: None if model.builtin else model.written,  # None: left out, as before the key existed
         "data": data_to_dict,
         "fixed": dict,
         "space": lambda space: {name: dist.to_dict() for name, dist in space.items()},
@@ -209,9 +221,11 @@ def load_config(path: str | Path) -> SearchConfig:
     return parse_config(raw, source=str(path), default_name=default_name).with_absolute_paths(path.parent)
 
 
-def parse_config(raw: Any, source: str | None = None, default_name: str = "search") -> SearchConfig:
-    """Validate an already-parsed mapping (from YAML or Python) into a SearchConfig."""
-    reader = _Reader()
+def parse_config(raw: Any, source: str | None = None, default_name: str = "search", model: ModelRef | None = None,
+                 read_model: bool = True) -> SearchConfig:
+    """Validate an already-parsed mapping (from YAML or Python) into a SearchConfig (``model`` and
+    ``read_model``: see ``modelspace.ModelReader``)."""
+    reader = _Reader(model, read_model)
     config = reader.search(raw, default_name, source)
     if reader.problems:
         raise ConfigError(reader.problems, source)
@@ -220,12 +234,13 @@ def parse_config(raw: Any, source: str | None = None, default_name: str = "searc
     return dataclasses.replace(config, warnings=warned) if warned else config
 
 
-class _Reader(Reader):
+class _Reader(ModelReader):
     """The search config's sections; what the declarations cannot say (keys that depend on other
-    keys, the hyperparameter space) is explicit code here. Legal but likely mistakes become warnings."""
+    keys, the hyperparameter space) is explicit code here (the model's, in modelspace.py). Legal but likely
+    mistakes become warnings."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, model: ModelRef | None = None, read_model: bool = True) -> None:
+        super().__init__(model, read_model)
         self.warnings: list[Problem] = []
 
     def search(self, raw: Any, default_name: str, source: str | None) -> SearchConfig | None:
@@ -234,11 +249,17 @@ class _Reader(Reader):
             return None
         raw = self.mapping(raw, "", list(keys_of(SearchConfig)))
         values = self.keys(raw, SearchConfig, "", {"name": default_name}, sections={
+            "model": lambda read: self.model(raw, source),
             "data": lambda read: self.data(raw.get("data"), raw),
-            "fixed": lambda read: self.fixed(raw.get("fixed"), raw),
-            "space": lambda read: self.space(raw.get("space"), raw, read["fixed"]),
+            "fixed": lambda read: self.fixed(raw.get("fixed"), raw, read["model"]),
+            "space": lambda read: self.space(raw.get("space"), raw, read["fixed"], read["model"]),
             "scheduler": lambda read: self.scheduler(raw.get("scheduler"), raw),
         })
+        model = values["model"]
+        if values["fuse"] > 1 and not model.builtin:
+            self.fail("fuse", f"fuses the built-in MLP only (its trials stack into one batched network); your own model "
+                      f"({model.reference}) trains one trial at a time: set fuse: 1, and use workers for parallel trials",
+                      raw, "fuse")
         return SearchConfig(**values, source=source)
 
     def scheduler(self, raw: Any, parent: Mapping) -> SchedulerConfig:
@@ -267,29 +288,29 @@ class _Reader(Reader):
             if name in raw and not applies(dataset, path):
                 self.fail(f"data.{name}", f"applies only to {who}, not to dataset {dataset!r}", raw, name)
 
-    def fixed(self, raw: Any, parent: Mapping) -> dict[str, Any]:
-        raw = self.mapping(raw, "fixed", list(HYPERPARAMETERS), parent, "fixed")
+    def fixed(self, raw: Any, parent: Mapping, model: ModelRef) -> dict[str, Any]:
+        raw = self.hyper_section(raw, "fixed", parent, model)
         fixed: dict[str, Any] = {}
         for name, value in raw.items():
-            if name not in HYPERPARAMETERS:
+            if not accepts(model, name):
                 continue
-            error = HYPERPARAMETERS[name].check(value)
+            error = check_value(model, name, value)
             if error:
                 self.fail(f"fixed.{name}", error, raw, name)
             else:
                 fixed[name] = value
         return fixed
 
-    def space(self, raw: Any, parent: Mapping, fixed: dict[str, Any]) -> dict[str, Distribution]:
-        section = self.mapping(raw, "space", list(HYPERPARAMETERS), parent, "space")
+    def space(self, raw: Any, parent: Mapping, fixed: dict[str, Any], model: ModelRef) -> dict[str, Distribution]:
+        section = self.hyper_section(raw, "space", parent, model)
         space: dict[str, Distribution] = {}
         for name, spec in section.items():
-            if name in HYPERPARAMETERS:
+            if accepts(model, name):
                 dist = self.distribution(spec, f"space.{name}", section, name)
-                if dist is not None and self.distribution_fits(dist, name, section):
+                if dist is not None and self.distribution_fits(dist, name, section, model):
                     space[name] = dist
                     self.warn_linear(dist, name, section)
-        self.cross_check(fixed, space, parent)
+        self.cross_check(fixed, space, parent, model)
         return space
 
     def distribution(self, spec: Any, path: str, parent: Mapping, key: str) -> Distribution | None:
@@ -318,16 +339,15 @@ class _Reader(Reader):
             self.fail(f"{path}.{exc.field}", str(exc), spec, exc.field)
             return None
 
-    def distribution_fits(self, dist: Distribution, name: str, parent: Mapping) -> bool:
+    def distribution_fits(self, dist: Distribution, name: str, parent: Mapping, model: ModelRef) -> bool:
         """Every value the distribution can produce must be valid for the hyperparameter."""
-        default = HYPERPARAMETERS[name].default
-        if isinstance(default, int) and not isinstance(default, bool) and not (isinstance(dist, Choice) or dist.integer):
+        if wants_integers(model, name) and not (isinstance(dist, Choice) or dist.integer):
             self.fail(f"space.{name}.distribution", f"{name} takes whole numbers, but {dist.name} draws reals; "
                       "use int_uniform, int_log_uniform or choice", parent.get(name), "distribution")
             return False
         ends = dist.values if isinstance(dist, Choice) else (dist.low, dist.high)  # type: ignore[attr-defined]
         for value in ends:
-            error = HYPERPARAMETERS[name].check(value)
+            error = check_value(model, name, value)
             if error:
                 self.fail(f"space.{name}", f"{dist.name} can produce {value!r}, but {name} {error}", parent, name)
                 return False
@@ -342,7 +362,9 @@ class _Reader(Reader):
                                      f"({dist.high / 10:g} to {dist.high:g}); log_uniform draws each decade equally, which is "
                                      f"what a range of {name} needs (uniform is fine within one decade)", line_of(section, name)))
 
-    def cross_check(self, fixed: dict[str, Any], space: dict[str, Distribution], raw: Mapping) -> None:
+    def cross_check(self, fixed: dict[str, Any], space: dict[str, Distribution], raw: Mapping, model: ModelRef) -> None:
+        for message in missing_required(model, fixed.keys() | space.keys()):
+            self.fail("model", message, raw, "model")
         for name in fixed.keys() & space.keys():
             self.fail(f"space.{name}", f"{name} is both fixed and searched; keep it in one of fixed or space", raw.get("space"), name)
         if "optimizer" in fixed:
@@ -356,6 +378,8 @@ class _Reader(Reader):
             possible, why = {default}, f"optimizer is {default} by default (set fixed.optimizer)"
         for part, names in (("fixed", fixed), ("space", space)):
             for name in names:
+                if is_model_param(model, name):
+                    continue
                 h = HYPERPARAMETERS[name]
                 if h.optimizers is not None and not possible & set(h.optimizers):
                     self.fail(f"{part}.{name}", f"{name} applies only to {', '.join(h.optimizers)}, but {why}", raw.get(part), name)

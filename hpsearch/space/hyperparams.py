@@ -94,9 +94,26 @@ ALIASES = {
 }
 
 
-def resolve(params: Mapping[str, Any]) -> dict[str, Any]:
+# The built-in MLP's settings; a custom model (``model:``) takes its own parameters instead.
+MLP_ONLY = ("hidden_units", "layers", "batchnorm", "activation", "dropout")
+# What the trainer itself uses (the optimizer, its schedule, the batch size), whatever the model.
+TRAINING = tuple(name for name in HYPERPARAMETERS if name not in MLP_ONLY)
+
+
+def resolve(params: Mapping[str, Any], mlp: bool = True) -> dict[str, Any]:
     """Full hyperparameter set for one trial: defaults overlaid with ``params``, inactive
-    optimizer-specific ones removed. ``resolve({"optimizer": "sgd"})["momentum"] == 0.9``."""
-    values = {name: h.default for name, h in HYPERPARAMETERS.items()}
+    optimizer-specific ones removed. ``resolve({"optimizer": "sgd"})["momentum"] == 0.9``.
+
+    For a custom model (``mlp=False``) the MLP's settings get no defaults, and names that are not
+    training hyperparameters (the model function's parameters) pass through as given.
+    """
+    values = {name: HYPERPARAMETERS[name].default for name in (HYPERPARAMETERS if mlp else TRAINING)}
     values.update(params)
-    return {k: v for k, v in values.items() if HYPERPARAMETERS[k].active_for(values["optimizer"])}
+    return {k: v for k, v in values.items()
+            if k not in TRAINING or HYPERPARAMETERS[k].active_for(values["optimizer"])}
+
+
+def model_params(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments a custom model function gets: every resolved value that is not a
+    training hyperparameter."""
+    return {k: v for k, v in hyperparameters.items() if k not in TRAINING}

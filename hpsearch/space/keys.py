@@ -160,7 +160,9 @@ def written(obj: Any, applies: Callable[[str], bool] = lambda name: True,
     for name, k in keys_of(type(obj)).items():
         value = getattr(obj, name)
         if k.check is None:
-            out[name] = (sections or {})[name](value)
+            section_value = (sections or {})[name](value)
+            if section_value is not None:  # a section that writes None is left out (model: mlp)
+                out[name] = section_value
         elif value is not None and applies(name):
             out[name] = value
     return out

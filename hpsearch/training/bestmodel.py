@@ -25,9 +25,11 @@ from torch import nn
 from hpsearch.atomic import save_atomic
 from hpsearch.data import Dataset
 from hpsearch.data.preprocessing import Preprocessing
+from hpsearch.space.hyperparams import model_params
+from hpsearch.space.modelref import MLP, ModelRef, parse_reference
 from hpsearch.space.sampler import Trial
-from hpsearch.training.model import build_from_hyperparameters
 from hpsearch.training.trainer import evaluate
+from hpsearch.training.usermodel import build_model
 
 BEST_MODEL = "best_model.pt"
 
@@ -42,6 +44,7 @@ class BestModelKeeper:
     def __init__(self, run_dir: Path, dataset: Dataset) -> None:
         self.path = run_dir / BEST_MODEL
         self.input_dim = dataset.input_dim
+        self.input_shape = list(dataset.input_shape)  # what the model takes: flat for the MLP, shaped for your own
         self.num_classes = dataset.num_classes
         preprocessing = dataset.preprocessing or Preprocessing((dataset.input_dim,), how="unknown: as the loader fed it")
         self.data = {"dataset": dataset.name, "classes": dataset.classes, "preprocessing": preprocessing.to_dict()}
@@ -51,22 +54,37 @@ class BestModelKeeper:
         if weights is None or best is None or best[0].id != trial.id:
             return
         record = {"trial": trial.id, "hyperparameters": dict(trial.hyperparameters), "input_dim": self.input_dim,
-                  "num_classes": self.num_classes, "best_epoch": result.best_epoch, "val_acc": result.val_acc,
-                  "state_dict": weights, **self.data}
+                  "input_shape": self.input_shape, "num_classes": self.num_classes, "best_epoch": result.best_epoch,
+                  "val_acc": result.val_acc, "state_dict": weights, **self.data}
+        if not trial.model.builtin:  # the reference, its parameters and the code itself: rebuilt even if the file moves
+            record["model"] = {**trial.model.describe(), "source": trial.model.source,
+                               "params": model_params(trial.hyperparameters)}
         save_atomic(record, self.path, torch.save)
 
 
-def load_best_model(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_best_model(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The saved best model, rebuilt from its hyperparameters, in eval mode; and its record."""
-    record = torch.load(run_dir / BEST_MODEL, map_location=device, weights_only=True)
+    record = torch.load(Path(run_dir) / BEST_MODEL, map_location=device, weights_only=True)
     return build_saved_model(record).to(device).eval(), record
 
 
 def build_saved_model(record: dict[str, Any]) -> nn.Module:
-    """The network a best_model.pt record describes, with its weights (the one place it is rebuilt)."""
-    model = build_from_hyperparameters(record["hyperparameters"], record["input_dim"], record["num_classes"])
+    """The network a best_model.pt record describes, with its weights (the one place it is rebuilt).
+
+    Your own model (``model:``) is rebuilt by calling its function again, from the source text the
+    record keeps (a file reference) or the installed module, with ``record["model"]["params"]``.
+    """
+    shape = tuple(record.get("input_shape") or (record["input_dim"],))
+    model = build_model(_model_ref(record.get("model")), record["hyperparameters"], shape, record["num_classes"])
     model.load_state_dict(record["state_dict"])
     return model
+
+
+def _model_ref(saved: dict[str, Any] | None) -> ModelRef:
+    if saved is None:
+        return MLP
+    ref = parse_reference(saved["reference"], None)
+    return ModelRef(ref.reference, ref.function, path=ref.path, module=ref.module, source=saved.get("source"), parameters=None)
 
 
 def evaluate_on_test(run_dir: Path, dataset: Dataset, device: torch.device, best_trial: int) -> dict[str, Any]:

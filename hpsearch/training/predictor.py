@@ -37,6 +37,7 @@ class TrainedModel(nn.Module):
         self.classes = list(classes)
         self.trial: int = record["trial"]
         self.hyperparameters: dict[str, Any] = dict(record["hyperparameters"])
+        self.model_shape = tuple(record.get("input_shape") or ())  # your own model takes shaped examples, the MLP flat ones
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -45,7 +46,8 @@ class TrainedModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, self.preprocessing, "input")
-        return self.net(self.preprocessing.apply(x))
+        x = self.preprocessing.apply(x)
+        return self.net(x.view(len(x), *self.model_shape) if len(self.model_shape) > 1 else x)
 
     @torch.inference_mode()
     def predict_proba(self, x: torch.Tensor, batch: int = 8192) -> torch.Tensor:

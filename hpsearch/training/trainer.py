@@ -24,9 +24,10 @@ from torch import nn
 from hpsearch.data import Dataset
 from hpsearch.runs.records import EpochMetrics, TrialResult, TrialStatus
 from hpsearch.space.sampler import Trial
-from hpsearch.training.model import build_from_hyperparameters, count_parameters
+from hpsearch.training.model import count_parameters
 from hpsearch.training.segments import EpochEnded, Event, Segment, SegmentEnded
 from hpsearch.training.trainstate import BestSoFar, restore, snapshot
+from hpsearch.training.usermodel import build_model, check_output
 
 # Train accuracy is measured on a fixed sample of the training split as large as the validation set,
 # within these bounds: the gap (train - val) then compares two estimates of similar precision, and
@@ -63,12 +64,14 @@ class DeviceData:
     x_val: torch.Tensor
     y_val: torch.Tensor
     train_eval_idx: torch.Tensor
-    input_dim: int
+    input_shape: tuple[int, ...]  # one example's shape: (784,) flattened for the MLP, (1, 28, 28) for a custom model
     num_classes: int
     x_train_eval: torch.Tensor = field(init=False, repr=False)
     y_train_eval: torch.Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.input_shape, int):  # an input_dim, as DeviceData took before custom models: flat examples
+            self.input_shape = (self.input_shape,)
         self.x_train_eval = self.x_train[self.train_eval_idx].contiguous()
         self.y_train_eval = self.y_train[self.train_eval_idx].contiguous()
 
@@ -79,8 +82,12 @@ class DeviceData:
         sample = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:size]
         return cls(
             data.x_train.to(device), data.y_train.to(device), data.x_val.to(device), data.y_val.to(device),
-            sample.sort().values.to(device), data.input_dim, data.num_classes,
+            sample.sort().values.to(device), data.input_shape, data.num_classes,
         )
+
+    @property
+    def input_dim(self) -> int:
+        return math.prod(self.input_shape)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -182,7 +189,8 @@ def _train(segment: Segment, data: DeviceData, began: float, prior: float) -> It
     fork_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices, device_type=device.type), _fast_matmul(device):
         torch.manual_seed(trial.seed)
-        model = build_from_hyperparameters(h, data.input_dim, data.num_classes).to(device=device, dtype=data.x_train.dtype)
+        model = build_model(trial.model, h, data.input_shape, data.num_classes).to(device=device, dtype=data.x_train.dtype)
+        check_output(model, trial.model, data.x_val, data.num_classes)
         optimizer = make_optimizer(list(model.parameters()), h)
         generator = torch.Generator(device=device).manual_seed(trial.seed)
         size = count_parameters(model)
@@ -228,7 +236,7 @@ def _run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceD
     lr = h["lr"] / (1 + h["lr_decay"] * epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr
-    running_loss = _train_epoch(model, optimizer, data, h["batch_size"], h["batchnorm"], generator)
+    running_loss = _train_epoch(model, optimizer, data, h["batch_size"], generator)
     eval_start = time.perf_counter()
     train_loss, train_acc, val_loss, val_acc = _evaluate_both(model, data)
     done = time.perf_counter()
@@ -237,13 +245,14 @@ def _run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceD
     return metrics, running_loss
 
 
-def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData, batch_size: int, batchnorm: bool, generator: torch.Generator) -> float:
+def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData, batch_size: int, generator: torch.Generator) -> float:
     """One pass over the shuffled training split; returns the mean training loss (one host sync).
 
     The split is permuted once into a contiguous copy, so each batch is a free slice instead of
     two gathers per step; the batch losses stay on the device until the end of the epoch.
     """
     model.train()
+    batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     n = len(data.y_train)
     order = torch.randperm(n, device=data.x_train.device, generator=generator)
     x_epoch, y_epoch = data.x_train[order], data.y_train[order]
@@ -252,7 +261,7 @@ def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Devic
     for begin in range(0, n, batch_size):
         x, y = x_epoch[begin : begin + batch_size], y_epoch[begin : begin + batch_size]
         if batchnorm and len(y) < 2:
-            break  # BatchNorm1d cannot normalize a batch of one
+            break  # batch norm cannot normalize a batch of one
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

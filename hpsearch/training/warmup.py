@@ -29,8 +29,9 @@ def warm_up(data: DeviceData) -> float:
     meets the same problem reports it."""
     began = time.perf_counter()
     n = min(EXAMPLES, len(data.y_train), len(data.y_val))
-    small = DeviceData(data.x_train[:n], data.y_train[:n], data.x_val[:n], data.y_val[:n],
-                       torch.arange(n, device=data.x_train.device), data.input_dim, data.num_classes)
+    flat = (data.input_dim,)  # the MLP warms up flat, also when your own model takes shaped examples
+    small = DeviceData(data.x_train[:n].reshape(n, -1), data.y_train[:n], data.x_val[:n].reshape(n, -1), data.y_val[:n],
+                       torch.arange(n, device=data.x_train.device), flat, data.num_classes)
     for optimizer in OPTIMIZERS:
         h = resolve({"optimizer": optimizer, "hidden_units": 8, "layers": 1, "batchnorm": True,
                      "batch_size": max(2, n // 2)})

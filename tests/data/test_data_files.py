@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from hpsearch.data import load_data
+from hpsearch.data.load import model_input_shape
 from hpsearch.errors import ConfigError, DataError
 from hpsearch.space.config import DataConfig, parse_config
 
@@ -28,6 +29,11 @@ def test_npz_with_test_split_is_flattened_standardized_and_split(tmp_path):
     train_all = torch.cat([data.x_train, data.x_val])
     assert torch.allclose(train_all.mean(0), torch.zeros(4), atol=1e-4), "standardized with the training split's stats"
     assert data.info["classes"] == ["0", "1", "2"]
+    assert data.preprocessing.input_shape == (2, 2) and data.input_shape == (4,)  # flat for the MLP; its shape kept aside
+    flat = data.x_train.clone()
+    data.unflatten(model_input_shape(data, "file"))  # for your own model (``model:``): every split shaped, as views
+    assert data.input_shape == (2, 2) and data.x_test.shape == (30, 2, 2) and data.input_dim == 4
+    assert torch.equal(data.x_train.reshape(150, 4), flat)
 
 
 def test_string_labels_are_mapped_in_sorted_order_and_recorded(tmp_path):

@@ -50,7 +50,7 @@ def _config(optimizer: str, batchnorm: bool, activation: str, seed: int = 1, tri
 
 def _data(config: Any, dtype: torch.dtype) -> DeviceData:
     d = DeviceData.from_dataset(prepare_data(config), torch.device("cpu"))
-    return DeviceData(d.x_train.to(dtype), d.y_train, d.x_val.to(dtype), d.y_val, d.train_eval_idx, d.input_dim, d.num_classes)
+    return DeviceData(d.x_train.to(dtype), d.y_train, d.x_val.to(dtype), d.y_val, d.train_eval_idx, d.input_shape, d.num_classes)
 
 
 def _by_trial(events: Any) -> dict[int, list[Any]]:

@@ -19,6 +19,8 @@ def take_group(queue: deque[Segment], fuse: int) -> list[Segment]:
     if not queue:
         return []
     first = queue.popleft()
+    if fuse <= 1 or not first.trial.model.builtin:  # your own model trains alone (the config refuses fuse > 1 with it)
+        return [first]
     group, rest = [first], deque[Segment]()
     key = fusion_key(first.trial.hyperparameters)
     while queue:
