@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks.early_stopping import SPACE  # the same six-parameter space as the early-stopping benchmark
 from hpsearch.reports.refine import refine_run
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 from hpsearch.search.run import SearchObserver, run_search
 from hpsearch.space.config import config_to_dict, parse_config
 

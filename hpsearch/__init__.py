@@ -25,7 +25,7 @@ _LAZY = {
     "run_search": "search.run",
     "resume_search": "search.run",
     "SearchResult": "runs.records",
-    "RunRecord": "runs.store",
+    "RunRecord": "runs.readers",
     "load_model": "training.predictor",
     "ConfigError": "errors",
     "DataError": "errors",

@@ -19,7 +19,7 @@ def export(run_dir: Path, tb_dir: Path) -> None:
     """Export RUN_DIR's trials for TensorBoard: per-epoch accuracy, loss and lr, and the HParams
     dashboard's table and parallel coordinates (needs: pip install -e ".[tensorboard]")."""
     from hpsearch.reports.tbexport import export_tensorboard
-    from hpsearch.runs.store import RunRecord
+    from hpsearch.runs.readers import RunRecord
 
     result = export_tensorboard(RunRecord(run_dir), tb_dir)
     at_work = f" ({result.unfinished} unfinished, exported as they stand)" if result.unfinished else ""

@@ -97,7 +97,7 @@ TARGET_ERROR = click.option("--target-error", type=click.FloatRange(0, 1, max_op
 def read_run(path: Path) -> Any:
     """``path`` read back as a RunRecord; each damaged trial is reported on stderr in one line (the
     reports skip it, the rest still prints)."""
-    from hpsearch.runs.store import RunRecord
+    from hpsearch.runs.readers import RunRecord
 
     run = RunRecord(path)
     for trial in run.damaged:

@@ -164,7 +164,7 @@ def _print_summary(result: Any, err: bool = False, resumed: bool = False) -> Non
 def _print_diagnosis(run_dir: Path, err: bool = False) -> None:
     """The run's bias/variance summary and what to try next (the same lines ``compare`` ends with)."""
     from hpsearch.reports.compare import run_summary, trial_rows
-    from hpsearch.runs.store import RunRecord
+    from hpsearch.runs.readers import RunRecord
 
     record = RunRecord(run_dir)
     for line in run_summary(record, trial_rows(record))[1:]:

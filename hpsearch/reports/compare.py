@@ -1,7 +1,7 @@
 """Comparing trials: one row per trial across runs, sorted, as a table, Markdown, CSV or JSON,
 and each run's summary (how its trials split between bias and variance, and what to try next).
 
-Reads run folders through ``store.RunRecord`` and needs nothing heavier than the standard library
+Reads run folders through ``readers.RunRecord`` and needs nothing heavier than the standard library
 (no torch), so ``hpsearch compare`` starts fast.
 """
 
@@ -21,8 +21,8 @@ from hpsearch.reports.ranges import edges
 from hpsearch.reports.refine import MIN_COMPLETED
 from hpsearch.reports.stages import stages
 from hpsearch.reports.tables import render_table
+from hpsearch.runs.readers import RunRecord, TrialRecord
 from hpsearch.runs.records import BEST_STATUSES, STATUS_ORDER, TrialStatus, best_of
-from hpsearch.runs.store import RunRecord, TrialRecord
 
 FORMATS = ("table", "markdown", "csv", "json")
 DESCENDING = {"val_acc", "train_acc"}  # best first; every other sort key is smallest first

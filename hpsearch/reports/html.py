@@ -29,7 +29,8 @@ from hpsearch.reports import charts, htmlassets
 from hpsearch.reports.importance import format_share, verdict
 from hpsearch.reports.plots import MissingExtraError
 from hpsearch.reports.reportdata import RunView, run_view
-from hpsearch.runs.store import RunRecord, write_text_atomic
+from hpsearch.runs.readers import RunRecord
+from hpsearch.runs.store import write_text_atomic
 
 EXTRA_MODULES = {"altair": "altair", "vl_convert": "vl-convert-python"}
 INSTALL_HINT = 'pip install -e ".[report]" (from a checkout; or: pip install altair vl-convert-python)'

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hpsearch.reports.tables import render_table
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 
 METHOD = "binned marginal variance share (omega-squared one-way ANOVA per parameter, permutation p-value)"
 MIN_TRIALS = 10  # below this, no estimate is attempted

@@ -20,8 +20,8 @@ from typing import Any
 
 from hpsearch.errors import MissingExtraError
 from hpsearch.formatting import format_value
+from hpsearch.runs.readers import RunRecord, TrialRecord
 from hpsearch.runs.records import BEST_STATUSES, TrialStatus, best_of
-from hpsearch.runs.store import RunRecord, TrialRecord
 from hpsearch.space.distributions import Choice, Distribution, OneMinusLogUniform
 
 TOP_CURVES = 5

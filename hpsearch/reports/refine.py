@@ -35,9 +35,9 @@ import yaml
 from hpsearch.errors import RunDirError
 from hpsearch.formatting import format_value, plural
 from hpsearch.reports.ranges import HIGH, LOW, edge, scale
+from hpsearch.runs.readers import RunRecord, TrialRecord
 from hpsearch.runs.records import BEST_STATUSES
 from hpsearch.runs.runlock import active_writer
-from hpsearch.runs.store import RunRecord, TrialRecord
 from hpsearch.space.config import SearchConfig, config_to_dict, parse_config
 from hpsearch.space.distributions import Choice, Distribution, DistributionError, OneMinusLogUniform
 from hpsearch.space.hyperparams import HYPERPARAMETERS, OPTIMIZERS

@@ -16,8 +16,8 @@ from typing import Any
 from hpsearch.formatting import format_value, pct
 from hpsearch.reports.compare import TrialRow, run_summary, trial_rows
 from hpsearch.reports.importance import ImportanceReport, run_importance
+from hpsearch.runs.readers import RunRecord
 from hpsearch.runs.records import BEST_STATUSES, best_of
-from hpsearch.runs.store import RunRecord
 from hpsearch.space.distributions import Choice, Distribution, OneMinusLogUniform
 
 TOP_CURVES = 5  # learning curves drawn: the best few, so the chart stays readable

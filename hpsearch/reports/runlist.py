@@ -20,9 +20,9 @@ import yaml
 
 from hpsearch.errors import RunDirError
 from hpsearch.formatting import duration, pct
+from hpsearch.runs.readers import RunRecord, TrialRecord
 from hpsearch.runs.records import TrialStatus, best_of
 from hpsearch.runs.runlock import is_stale, read_lock
-from hpsearch.runs.store import RunRecord, TrialRecord
 
 KILLED = "killed"
 

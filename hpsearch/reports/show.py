@@ -14,8 +14,8 @@ from hpsearch.reports.compare import target_of, trial_diagnosis
 from hpsearch.reports.diagnosis import advice
 from hpsearch.reports.ranges import edges
 from hpsearch.reports.tables import render_table
+from hpsearch.runs.readers import RunRecord, TrialRecord, open_trial
 from hpsearch.runs.records import EpochMetrics
-from hpsearch.runs.store import RunRecord, TrialRecord, open_trial
 
 
 def resolve_trial(path: Path, trial_id: str | None) -> tuple[RunRecord, TrialRecord]:

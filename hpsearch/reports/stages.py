@@ -14,7 +14,7 @@ from pathlib import Path
 from hpsearch.formatting import pct
 from hpsearch.reports.refine import describe_range, scored_trials
 from hpsearch.reports.tables import render_table
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 
 TOP_MEAN = 3  # the mean of the top three trials: less luck than the single best
 

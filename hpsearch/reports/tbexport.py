@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.errors import MissingExtraError, RunDirError
+from hpsearch.runs.readers import RunRecord, TrialRecord
 from hpsearch.runs.records import TrialStatus
-from hpsearch.runs.store import RunRecord, TrialRecord
 from hpsearch.space.distributions import Choice, Distribution
 
 INSTALL_HINT = 'pip install -e ".[tensorboard]" from a checkout (or: pip install tensorboard)'

@@ -14,8 +14,9 @@ from typing import Any
 import torch
 
 from hpsearch.atomic import save_atomic
+from hpsearch.runs.readers import TrialRecord
 from hpsearch.runs.records import TrialResult, TrialStatus
-from hpsearch.runs.store import RunStore, TrialRecord
+from hpsearch.runs.store import RunStore
 from hpsearch.search.schedulers import Scheduler
 from hpsearch.space.sampler import Trial
 from hpsearch.training.trainstate import TrainState

@@ -25,8 +25,9 @@ from typing import Any
 
 from hpsearch import __version__
 from hpsearch.errors import ConfigError, RunDirError
+from hpsearch.runs.readers import RunRecord, TrialRecord
 from hpsearch.runs.records import FINAL_STATUSES, TrialResult, TrialStatus
-from hpsearch.runs.store import RunRecord, TrialRecord, text_sha256
+from hpsearch.runs.store import text_sha256
 from hpsearch.space.config import SearchConfig, load_config
 from hpsearch.space.sampler import Trial, sample_trial
 

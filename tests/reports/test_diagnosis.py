@@ -4,7 +4,7 @@ import pytest
 
 from hpsearch.reports.compare import compare
 from hpsearch.reports.diagnosis import BALANCED, HIGH_BIAS, HIGH_VARIANCE, advice, diagnose, noise_margin, summarize
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 from tests.helpers import FakeTrial, make_run
 
 BASE = {"hidden_units": 128, "layers": 2, "batchnorm": False, "dropout": 0.0, "weight_decay": 0.0}

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from hpsearch.cli.main import main
 from hpsearch.reports import plots as plots
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 from tests.helpers import FakeTrial, make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

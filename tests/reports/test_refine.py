@@ -12,7 +12,7 @@ import pytest
 from hpsearch.errors import RunDirError
 from hpsearch.reports.ranges import edge, position
 from hpsearch.reports.refine import default_out, refine_run, refined_name
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 from hpsearch.space.config import load_config
 from hpsearch.space.distributions import Choice, IntLogUniform, IntUniform, LogUniform, OneMinusLogUniform, Uniform
 from tests.helpers import FakeTrial, make_run

@@ -13,7 +13,7 @@ import pytest
 from hpsearch.errors import HpsearchError
 from hpsearch.reports.compare import compare, trial_rows
 from hpsearch.reports.show import model_summary, resolve_trial, show_trial
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 from tests.helpers import FakeTrial, make_run
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hpsearch.cli.main import main
 from hpsearch.errors import MissingExtraError, RunDirError
 from hpsearch.reports.tbexport import BEST_METRICS, export_tensorboard
-from hpsearch.runs.store import RunRecord
+from hpsearch.runs.readers import RunRecord
 from hpsearch.search.run import run_search
 from hpsearch.space.config import parse_config
 from tests.helpers import TINY, FakeTrial, make_run

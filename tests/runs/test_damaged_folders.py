@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from hpsearch.cli.main import main
-from hpsearch.runs.store import RunRecord, text_sha256
+from hpsearch.runs.readers import RunRecord
+from hpsearch.runs.store import text_sha256
 from hpsearch.search.observer import SearchObserver
 from hpsearch.search.run import run_search
 from hpsearch.space.config import parse_config

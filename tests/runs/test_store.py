@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from hpsearch.runs.readers import RunRecord, TrialRecord, open_trial
 from hpsearch.runs.records import BestTrial, DataSummary, EpochMetrics, TrialParams, TrialResult, TrialStatus, best_of
-from hpsearch.runs.store import RunRecord, RunStore, TrialRecord, open_trial
+from hpsearch.runs.store import RunStore
 from hpsearch.runs.summary import versions
 from tests.helpers import FakeTrial, make_run
 

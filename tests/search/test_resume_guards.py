@@ -14,8 +14,8 @@ import yaml
 from click.testing import CliRunner
 
 from hpsearch.cli.main import main
+from hpsearch.runs.readers import RunRecord
 from hpsearch.runs.records import TrialStatus, best_of
-from hpsearch.runs.store import RunRecord
 from hpsearch.search.observer import SearchObserver
 from hpsearch.search.run import resume_search, run_search
 from hpsearch.space.config import load_config, parse_config
