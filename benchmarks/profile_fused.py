@@ -23,15 +23,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fused import SETTINGS  # noqa: E402
+from fused import SETTINGS
 
-from hpsearch.data import prepare_data  # noqa: E402
-from hpsearch.search.executors.grouping import take_group  # noqa: E402
-from hpsearch.space.config import parse_config  # noqa: E402
-from hpsearch.space.sampler import sample_trials  # noqa: E402
-from hpsearch.training.fused import run_segments  # noqa: E402
-from hpsearch.training.segments import Segment  # noqa: E402
-from hpsearch.training.trainer import DeviceData, run_segment  # noqa: E402
+from hpsearch.data import prepare_data
+from hpsearch.search.executors.grouping import take_group
+from hpsearch.space.config import parse_config
+from hpsearch.space.sampler import sample_trials
+from hpsearch.training.fused import run_segments
+from hpsearch.training.segments import Segment
+from hpsearch.training.trainer import DeviceData, run_segment
 
 
 def main() -> None:

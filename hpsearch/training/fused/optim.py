@@ -8,8 +8,10 @@ same order of operations where tensor ops allow it; float64 results agree with t
 Per-trial state reads and writes ``torch.optim``'s own ``state_dict`` layout (``state_dict(k)``),
 so a trial's checkpoint resumes fused or alone.
 
-Float32: SGD's update is bit for bit the fused kernel's (measured, with its scalar tail); Adam's differs from it by about
-one unit in the last place per step (the kernel's vector code is not reproducible with tensor ops).
+Float32: SGD's update is bit for bit the fused kernel's (measured, with its scalar tail). Adam and
+AdamW on CPU call that kernel itself, once per trial on its (padded) slices; an element that is in
+the kernel's scalar tail alone may be in its vector body padded, about one unit in the last place.
+On a GPU the tensor-op version runs (one set of kernels for all trials, not one per trial).
 """
 
 from __future__ import annotations

@@ -100,7 +100,8 @@ class FusedGroup:
 
     def _noise(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """Dropout multipliers: trial k's from its own stream, drawn as ``nn.Dropout`` draws them on
-        CPU (a Bernoulli(1 - p) mask of its true width, divided by 1 - p); 1 where p is 0."""
+        CPU (a Bernoulli(1 - p) mask of its true width, divided by 1 - p; ``masks.keep_mask``: the
+        same draws, cheaper); 1 where p is 0."""
         noise = torch.ones(x.shape, dtype=x.dtype, device=x.device)
         fast = x.device.type == "cpu" and masks.exact()
         for k, m in enumerate(self.members):
