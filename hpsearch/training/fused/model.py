@@ -163,7 +163,9 @@ class FusedMLP:
 class _Linear(torch.autograd.Function):
     """``baddbmm(bias, x, W.mT)`` whose bias gradient is summed per trial over its true width, as
     ``nn.Linear`` sums it: a reduction over the padded width rounds differently (measured), and in
-    float32 that last bit would make a fused trial drift from the trial alone. The other gradients
+    float32 that last bit would make a fused trial drift from the trial alone. Where no trial is
+    padded (the output layer) one batched sum over the batch dimension gives each trial's own sums
+    bit for bit (measured for batches 1-2048 and widths 2-40). The other gradients
     are autograd's own for ``baddbmm`` (bit for bit ``nn.Linear``'s, per trial)."""
 
     @staticmethod
@@ -176,10 +178,12 @@ class _Linear(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         grad_x = grad.bmm(weight) if ctx.needs_input_grad[0] else None
-        grad_weight = x.transpose(1, 2).bmm(grad).transpose(1, 2)
+        grad_weight = grad.mT.bmm(x)  # [N, out, in] like the weight: no layout copy when accumulated
+        if all(width == grad.shape[2] for width in ctx.widths):  # no padding (the output layer): one call, same sums
+            return grad_x, grad_weight, grad.sum(1, keepdim=True), None
         grad_bias = torch.zeros(grad.shape[0], 1, grad.shape[2], dtype=grad.dtype, device=grad.device)
         for k, width in enumerate(ctx.widths):
-            grad_bias[k, 0, :width] = grad[k, :, :width].sum(0)
+            torch.sum(grad[k, :, :width], 0, out=grad_bias[k, 0, :width])
         return grad_x, grad_weight, grad_bias, None
 
 

@@ -8,8 +8,10 @@ same order of operations where tensor ops allow it; float64 results agree with t
 Per-trial state reads and writes ``torch.optim``'s own ``state_dict`` layout (``state_dict(k)``),
 so a trial's checkpoint resumes fused or alone.
 
-Float32: SGD's update is bit for bit the fused kernel's (measured, with its scalar tail); Adam's differs from it by about
-one unit in the last place per step (the kernel's vector code is not reproducible with tensor ops).
+Float32: SGD's update is bit for bit the fused kernel's (measured, with its scalar tail). Adam and
+AdamW on CPU call that kernel itself, once per trial on its (padded) slices; an element that is in
+the kernel's scalar tail alone may be in its vector body padded, about one unit in the last place.
+On a GPU the tensor-op version runs (one set of kernels for all trials, not one per trial).
 """
 
 from __future__ import annotations
@@ -38,11 +40,21 @@ class FusedOptimizer:
         self.steps = [0] * len(hyper)  # per trial: optimizer steps taken
         self.lrs = [h["lr"] for h in hyper]  # per trial: this epoch's learning rate
         self.state = {name: [torch.zeros_like(s.tensor, requires_grad=False) for s in params] for name in STATE_NAMES[kind]}
-        self._tails: dict[int, torch.Tensor | None] = {}
+        self._tails: dict[int, tuple[torch.Tensor, torch.Tensor] | None] = {}
+        self._columns: dict[tuple[Any, ...], torch.Tensor] = {}
 
     def _column(self, values: list[float], like: torch.Tensor) -> torch.Tensor:
-        """Per-trial values as a tensor broadcasting along ``like``'s trial dimension."""
-        return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
+        """Per-trial values as a tensor broadcasting along ``like``'s trial dimension (cached: the
+        same values serve every step of an epoch, and a tensor built per step costs as much as a
+        small trial's update)."""
+        key = (*values, like.dim(), like.dtype, like.device)
+        column = self._columns.get(key)
+        if column is None:
+            if len(self._columns) > 256:  # old epochs' learning rates
+                self._columns.clear()
+            column = torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
+            self._columns[key] = column
+        return column
 
     def zero_grad(self) -> None:
         for slot in self.params:
@@ -52,23 +64,31 @@ class FusedOptimizer:
     def step(self) -> None:
         self.steps = [s + 1 for s in self.steps]
         h = self.hyper
+        decay = [x["weight_decay"] for x in h]
+        if self.kind != "sgd" and self.params[0].tensor.device.type == "cpu":
+            self._adam_kernel()
+            return
+        if self.kind != "sgd":  # per step, not per tensor: the bias corrections change every step
+            correction1 = [1 - x["beta1"] ** s for x, s in zip(h, self.steps, strict=True)]
+            correction2 = [math.sqrt(1 - x["beta2"] ** s) for x, s in zip(h, self.steps, strict=True)]
+            step_sizes = [lr_k / c for lr_k, c in zip(self.lrs, correction1, strict=True)]
+            per_step: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         for j, slot in enumerate(self.params):
             p, g = slot.tensor, slot.tensor.grad
             if g is None:
                 continue
-            lr = self._column(self.lrs, p)
-            decay = [x["weight_decay"] for x in h]
             if self.kind == "sgd":  # torch's fused SGD: two fused multiply-adds (addcmul: one rounding)
                 if any(decay):
                     g = g.addcmul(p, self._column(decay, p))
                 buf, momentum = self.state["momentum_buffer"][j], self._column([x["momentum"] for x in h], p)
                 tail = self._tail(j)
                 if tail is not None:  # the kernel's scalar tail: one fused multiply-add
-                    fused = torch.addcmul(g.reshape(-1)[tail], buf.reshape(-1)[tail], momentum.reshape(-1)[tail // p[0].numel()])
+                    positions, trials = tail
+                    fused = torch.addcmul(g.reshape(-1)[positions], buf.reshape(-1)[positions], momentum.reshape(-1)[trials])
                 buf.mul_(momentum).add_(g)  # first step: 0 * m + g = g
                 if tail is not None:
-                    buf.view(-1)[tail] = fused
-                p.addcmul_(buf, -lr)
+                    buf.view(-1)[positions] = fused
+                p.addcmul_(buf, self._column([-x for x in self.lrs], p))
                 continue
             if self.kind == "adam" and any(decay):
                 g = g.addcmul(p, self._column(decay, p))
@@ -77,14 +97,30 @@ class FusedOptimizer:
             exp_avg, exp_avg_sq = self.state["exp_avg"][j], self.state["exp_avg_sq"][j]
             exp_avg.lerp_(g, self._column([1 - x["beta1"] for x in h], p))
             exp_avg_sq.mul_(self._column([x["beta2"] for x in h], p)).addcmul_(g * self._column([1 - x["beta2"] for x in h], p), g)
-            correction1 = [1 - x["beta1"] ** s for x, s in zip(h, self.steps, strict=True)]
-            correction2 = [math.sqrt(1 - x["beta2"] ** s) for x, s in zip(h, self.steps, strict=True)]
-            step_size = self._column([lr_k / c for lr_k, c in zip(self.lrs, correction1, strict=True)], p)
-            denom = (exp_avg_sq.sqrt() / self._column(correction2, p)).add_(self._column([x["eps"] for x in h], p))
+            if p.dim() not in per_step:
+                shape = (-1, *([1] * (p.dim() - 1)))
+                per_step[p.dim()] = (torch.tensor(step_sizes, dtype=p.dtype, device=p.device).view(shape),
+                                     torch.tensor(correction2, dtype=p.dtype, device=p.device).view(shape))
+            step_size, bias2 = per_step[p.dim()]
+            denom = (exp_avg_sq.sqrt() / bias2).add_(self._column([x["eps"] for x in h], p))
             p.sub_(step_size * exp_avg / denom)
 
-    def _tail(self, j: int) -> torch.Tensor | None:
-        """Flat positions (in the stack) of the elements torch's fused CPU SGD kernel updates in its
+    def _adam_kernel(self) -> None:
+        """Adam/AdamW on CPU: torch's fused kernel (the unfused trainer's), once per trial on its
+        slices of the stacks. One pass over the memory instead of a dozen tensor ops with their
+        temporaries (MNIST's first layer makes this the larger part of a step), and the kernel's
+        own rounding; padded elements (zero weight, zero gradient) stay exactly zero."""
+        kernel = torch._fused_adam_ if self.kind == "adam" else torch._fused_adamw_
+        tensors = [(slot.tensor, slot.tensor.grad, avg, avg_sq) for slot, avg, avg_sq in
+                   zip(self.params, self.state["exp_avg"], self.state["exp_avg_sq"], strict=True) if slot.tensor.grad is not None]
+        for k, x in enumerate(self.hyper):
+            step = torch.tensor(float(self.steps[k]))  # the kernel reads each tensor's step for its bias corrections
+            kernel([t[0][k] for t in tensors], [t[1][k] for t in tensors], [t[2][k] for t in tensors],
+                   [t[3][k] for t in tensors], [], [step] * len(tensors), amsgrad=False, lr=self.lrs[k],
+                   beta1=x["beta1"], beta2=x["beta2"], weight_decay=x["weight_decay"], eps=x["eps"], maximize=False)
+
+    def _tail(self, j: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Flat positions (in the stack), and their trials, of the elements torch's fused CPU SGD kernel updates in its
         scalar tail, for each trial: the last ``numel % vector width`` of its unfused tensor. There
         the momentum update is one fused multiply-add, in the vector body two roundings."""
         p = self.params[j].tensor
@@ -100,7 +136,8 @@ class FusedOptimizer:
                 corner = corner[0] if corner.dim() > len(shape) else corner
                 corner = corner[tuple(slice(0, s) for s in shape)].reshape(-1)
                 positions += (corner[numel - numel % width:] + k * p[0].numel()).tolist()
-            self._tails[j] = torch.tensor(positions, dtype=torch.long) if positions else None
+            flat = torch.tensor(positions, dtype=torch.long)
+            self._tails[j] = (flat, flat // p[0].numel()) if positions else None
         return self._tails[j]
 
     def state_dict(self, k: int) -> dict[str, Any]:
@@ -143,4 +180,4 @@ class FusedOptimizer:
         self.groups = [self.groups[r] for r in rows]
         self.steps = [self.steps[r] for r in rows]
         self.lrs = [self.lrs[r] for r in rows]
-        self._tails = {}
+        self._tails, self._columns = {}, {}

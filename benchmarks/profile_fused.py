@@ -1,0 +1,88 @@
+"""Where a fused group's time goes: the training of one search's groups, fused and one at a time.
+
+Samples the trials of a ``benchmarks/fused.py`` setting, groups them as an executor with ``fuse:
+T`` would (``take_group``), and times (process CPU time, one torch thread) training every group
+fused against every trial alone, without the search's files. ``--cprofile`` prints the functions
+that took longest in the fused run; ``--torch-profile`` the operators (torch.profiler).
+
+    PYTHONPATH=. python benchmarks/profile_fused.py --setting a --trials 32
+    PYTHONPATH=. python benchmarks/profile_fused.py --setting c --trials 32 --cprofile 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fused import SETTINGS
+
+from hpsearch.data import prepare_data
+from hpsearch.search.executors.grouping import take_group
+from hpsearch.space.config import parse_config
+from hpsearch.space.sampler import sample_trials
+from hpsearch.training.fused import run_segments
+from hpsearch.training.segments import Segment
+from hpsearch.training.trainer import DeviceData, run_segment
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--setting", choices=sorted(SETTINGS), default="a")
+    parser.add_argument("--trials", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--mnist-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--mnist-subset", type=int, default=6000)
+    parser.add_argument("--cprofile", type=int, default=0, help="print this many functions of the fused run")
+    parser.add_argument("--torch-profile", type=int, default=0, help="print this many operators of the fused run")
+    parser.add_argument("--skip-alone", action="store_true", help="time the fused run only")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    raw = {"name": "profile", "seed": 0, "trials": args.trials, "epochs": args.epochs, "device": "cpu", **SETTINGS[args.setting]}
+    if args.setting == "c":
+        raw["data"] = {**raw["data"], "root": str(args.mnist_root), "download": False, "subset": args.mnist_subset}
+    config = parse_config(raw)
+    data = DeviceData.from_dataset(prepare_data(config), torch.device("cpu"))
+    queue = deque(Segment(t, args.epochs) for t in sample_trials(config))
+    for _ in run_segment(Segment(queue[0].trial, 1), data):  # warm up: torch.optim's first use imports torch._dynamo (1 s)
+        pass
+    groups = []
+    while queue:
+        groups.append(take_group(queue, args.trials))
+    print(f"setting {args.setting}: {args.trials} trials in groups of {[len(g) for g in groups]}")
+
+    def fused() -> None:
+        for group in groups:
+            for _ in run_segments(group, data, fused=True):
+                pass
+
+    def alone() -> None:
+        for group in groups:
+            for segment in group:
+                for _ in run_segment(segment, data):
+                    pass
+
+    for name, run in (("fused", fused), *(() if args.skip_alone else (("alone", alone),))):
+        began = time.process_time()
+        run()
+        print(f"{name:>6}: {time.process_time() - began:6.2f} s CPU")
+    if args.cprofile:
+        profile = cProfile.Profile()
+        profile.runcall(fused)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(args.cprofile)
+    if args.torch_profile:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            fused()
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.torch_profile))
+
+
+if __name__ == "__main__":
+    main()
