@@ -50,6 +50,10 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
     check_json_path(json_path, config, run_dir)
 
     def start(observer: Any) -> Any:
+        if (cfg.workers or 1) > 1 and cfg.ray is None:  # the workers' fork server imports torch while we do
+            from hpsearch.search.forkserver import start_workers_early
+
+            start_workers_early()
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
 
         return run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices)

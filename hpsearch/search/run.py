@@ -30,7 +30,7 @@ from hpsearch.runs.summary import TimeLimit, close_run, now, versions, write_tri
 from hpsearch.search.bookkeeper import Bookkeeper
 from hpsearch.search.checkpoints import rebuild_rungs
 from hpsearch.search.executors import Execution, Executor, ExecutorFactory, RayTarget, make_executor
-from hpsearch.search.executors.processes import start_workers_early
+from hpsearch.search.forkserver import start_workers_early
 from hpsearch.search.loop import run_loop
 from hpsearch.search.observer import SearchObserver
 from hpsearch.search.resume import check_run_folder, load_resumable

@@ -17,7 +17,6 @@ SIGTERM: the main process handles Ctrl-C once, and kills them.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
 import time
@@ -33,34 +32,13 @@ from hpsearch.data import Dataset
 from hpsearch.runs.records import TrialStatus
 from hpsearch.search.executors.base import Execution, Executor
 from hpsearch.search.executors.grouping import take_group
+from hpsearch.search.forkserver import worker_context
 from hpsearch.training.fused import run_segments
 from hpsearch.training.segments import Event, Segment, SegmentEnded
 from hpsearch.training.trainer import DeviceData
 from hpsearch.training.warmup import warm_up
 
 CRASH_ENV = "HPSEARCH_TEST_CRASH_TRIALS"  # tests only: "0,3": a worker given one of these trials exits at once
-PRELOAD = ["torch", "torch._dynamo", "hpsearch.search.executors.processes"]  # what the fork server imports once
-
-
-def worker_context() -> Any:
-    """The fork server where the platform has one (torch preloaded), else spawn."""
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    context = mp.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    return context
-
-
-def start_workers_early() -> None:
-    """Start the fork server now (it imports torch in the background) so that workers made after the
-    data has loaded start at once. A no-op where workers are spawned."""
-    if "forkserver" in mp.get_all_start_methods():
-        worker_context()
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
-
-
 def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int, crash: set[int], fused: bool) -> None:
     """A worker's life: put the data on its device once, then train the groups of segments it is sent."""
     # Ctrl-C and a SIGTERM sent to the whole process group (CI runners, timeout) are the main
