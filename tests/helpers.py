@@ -281,3 +281,36 @@ def checkpoint_epoch(path: Path) -> int:
     found = read_checkpoint(path.parent)
     assert found is not None
     return found[0].epoch
+
+
+def kill_then_resume_exactly(config: dict[str, Any], tmp_path: Path, reference: Path) -> None:
+    """The kill -9 story: run ``config`` with the CLI in a subprocess and SIGKILL it once a rung
+    checkpoint exists (resuming and killing again, up to 3 times, until a kill lands while one waits),
+    then resume here. The resume must continue the checkpointed trials (train exactly the epochs
+    left, not retrain them) and end as the unbroken ``reference`` run, best model included."""
+    import torch
+    import yaml
+
+    from hpsearch.search.run import resume_search
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    run_dir = tmp_path / "run"
+    kill_after_a_checkpoint(["run", str(path), "--run-dir", str(run_dir)], run_dir)
+    for _ in range(3):  # a couple of kill/resume cycles, until a kill lands while a checkpoint waits
+        if list(run_dir.glob("trials/*/checkpoint.pt")):
+            break
+        kill_after_a_checkpoint(["resume", str(run_dir)], run_dir)
+    checkpoints = list(run_dir.glob("trials/*/checkpoint.pt"))
+    assert checkpoints, "no kill landed between a rung and the end of a trial"
+    done = {t for t, r in results_of(run_dir).items() if r["status"] in ("completed", "stopped")}
+    resumed_from = {int(p.parent.name): checkpoint_epoch(p) for p in checkpoints}
+    expected = sum(r["epochs_trained"] - resumed_from.get(t, 0) for t, r in results_of(reference).items() if t not in done)
+
+    counter = EpochCounter()
+    assert resume_search(run_dir, counter).status == "completed"
+    assert counter.epochs == expected  # checkpointed trials were continued, not retrained from scratch
+    assert_same_run(run_dir, reference)  # params, every epoch's metrics, results and decisions, trials.csv
+    mine, ref_model = (torch.load(d / "best_model.pt", weights_only=True) for d in (run_dir, reference))
+    assert mine["trial"] == ref_model["trial"]
+    assert all(torch.equal(mine["state_dict"][k], v) for k, v in ref_model["state_dict"].items())

@@ -146,3 +146,18 @@ def check_classes(y_train: torch.Tensor, where: str) -> None:
 def check_same_length(x: Sequence[Any] | torch.Tensor, y: Sequence[Any] | torch.Tensor, where: str) -> None:
     if len(x) != len(y):
         raise DataError(f"{where}: {len(x)} examples but {len(y)} labels; they must match one to one")
+
+
+MISSING_CELLS = {"", "nan", "na", "n/a", "null"}  # CSV cells read as missing (NaN), then reported with their place
+
+
+def csv_number(cell: str, path: Path, row: int, column: str, numeric: str) -> float:
+    """One CSV feature cell as a float; a missing cell is NaN (the NaN check reports it with its
+    position), text is a DataError naming the line and column; ``numeric`` says which columns must be numbers."""
+    if cell.strip().lower() in MISSING_CELLS:
+        return math.nan
+    try:
+        return float(cell)
+    except ValueError:
+        raise DataError(f"{path}: line {row}, column {column!r}: {cell!r} is not a number; {numeric} "
+                        f"must be numeric") from None

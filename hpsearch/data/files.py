@@ -37,6 +37,7 @@ from hpsearch.data.checks import (
     check_features,
     check_labels,
     check_same_length,
+    csv_number,
     encode_labels,
     features_tensor,
     infer_num_classes,
@@ -48,7 +49,9 @@ from hpsearch.errors import DataError
 from hpsearch.space.config import DataConfig
 
 Arrays = dict[str, Any]  # x, y and optionally x_test, y_test
-MISSING_CELLS = {"", "nan", "na", "n/a", "null"}
+
+
+NUMERIC = "every column but the label column (target)"  # which columns a CSV of this kind must hold as numbers
 
 
 def _read_npz(path: Path, config: DataConfig) -> Arrays:
@@ -127,16 +130,6 @@ def _read_pt(path: Path, config: DataConfig) -> Arrays:
                     f"(x, y) or (x, y, x_test, y_test); got {type(content).__name__}")
 
 
-def _number(cell: str, path: Path, row: int, column: str) -> float:
-    if cell.strip().lower() in MISSING_CELLS:
-        return math.nan  # reported by the NaN check with its position
-    try:
-        return float(cell)
-    except ValueError:
-        raise DataError(f"{path}: line {row}, column {column!r}: {cell!r} is not a number; every column but the "
-                        f"label column (target) must be numeric") from None
-
-
 def _delimiter(path: Path, config: DataConfig, sample: str) -> str:
     """``data.delimiter``, else what ``csv.Sniffer`` finds in the first lines, else a comma."""
     if config.delimiter is not None:
@@ -179,7 +172,7 @@ def _read_csv(path: Path, config: DataConfig) -> Arrays:
         y.append(row[label_at].strip())
         if not y[-1]:
             raise DataError(f"{path}: line {line}: the label (column {config.target!r}) is empty; every example needs one")
-        x.append([_number(row[i], path, line, header[i]) for i in features])
+        x.append([csv_number(row[i], path, line, header[i], NUMERIC) for i in features])
     labels: Any = np.array(y, dtype=str)  # strings, mapped to classes, unless all are numbers
     with contextlib.suppress(ValueError):
         labels = np.array([float(v) for v in y])

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from hpsearch.data.checks import check_features, features_tensor
+from hpsearch.data.checks import check_features, csv_number, features_tensor
 from hpsearch.data.preprocessing import Preprocessing
 from hpsearch.errors import DataError
 
 SUFFIXES = (".csv", ".npz", ".pt")
 ARRAY_NAMES = ("x", "X", "x_test", "X_test")  # the examples, in the spellings a training file may use
-MISSING_CELLS = {"", "nan", "na", "n/a", "null"}
+
+
+NUMERIC = "the feature columns"  # which columns of a CSV to predict on must be numbers
 
 
 def read_inputs(path: Path, preprocessing: Preprocessing) -> torch.Tensor:
@@ -94,7 +95,7 @@ def _read_csv(path: Path, preprocessing: Preprocessing) -> np.ndarray:
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise DataError(f"{path}: line {line} has {len(row)} cells but the header has {len(header)}")
-        x.append([_number(row[i], path, line, header[i]) for i in at])
+        x.append([csv_number(row[i], path, line, header[i], NUMERIC) for i in at])
     return np.array(x, dtype=np.float64).reshape(len(x), len(at))
 
 
@@ -117,13 +118,3 @@ def _feature_columns(header: list[str], preprocessing: Preprocessing, path: Path
                         f"{', '.join(columns)} (any order; the label column {target!r}"
                         f"{''.join(f', {c!r}' for c in preprocessing.dropped)} may be there and is ignored)")
     return [header.index(c) for c in columns]
-
-
-def _number(cell: str, path: Path, row: int, column: str) -> float:
-    if cell.strip().lower() in MISSING_CELLS:
-        return math.nan  # reported by the NaN check with its position
-    try:
-        return float(cell)
-    except ValueError:
-        raise DataError(f"{path}: line {row}, column {column!r}: {cell!r} is not a number; the feature columns "
-                        f"must be numeric") from None

@@ -12,18 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-import yaml
-
-from hpsearch.search.run import resume_search, run_search
+from hpsearch.search.run import run_search
 from hpsearch.space.config import parse_config
 from hpsearch.training.fused import bucket_width
 from tests.helpers import (
     ASHA_CONFIG,
-    EpochCounter,
-    assert_same_run,
-    checkpoint_epoch,
-    kill_after_a_checkpoint,
+    kill_then_resume_exactly,
     results_of,
 )
 
@@ -41,25 +35,4 @@ def test_sigkill_of_a_fused_search_then_resume_gives_the_unbroken_fused_run(tmp_
     ref = results_of(reference)
     assert {r["status"] for r in ref.values()} == {"completed", "stopped"}  # the scheduler did stop some
 
-    config = tmp_path / "fused.yaml"
-    config.write_text(yaml.safe_dump(FUSED_ASHA, sort_keys=False))
-    run_dir = tmp_path / "run"
-    kill_after_a_checkpoint(["run", str(config), "--run-dir", str(run_dir)], run_dir)
-    for _ in range(3):  # a couple of kill/resume cycles, until a kill lands while a checkpoint waits
-        if list(run_dir.glob("trials/*/checkpoint.pt")):
-            break
-        kill_after_a_checkpoint(["resume", str(run_dir)], run_dir)
-    checkpoints = list(run_dir.glob("trials/*/checkpoint.pt"))
-    assert checkpoints, "no kill landed between a rung and the end of a trial"
-    done = {t for t, r in results_of(run_dir).items() if r["status"] in ("completed", "stopped")}
-    resumed_from = {int(p.parent.name): checkpoint_epoch(p) for p in checkpoints}
-    expected = sum(r["epochs_trained"] - resumed_from.get(t, 0) for t, r in ref.items() if t not in done)
-
-    counter = EpochCounter()
-    result = resume_search(run_dir, counter)  # fuse 6 from the run's config.yaml
-    assert result.status == "completed"
-    assert counter.epochs == expected  # checkpointed trials were continued, not retrained from scratch
-    assert_same_run(run_dir, reference)  # params, every epoch's metrics, results and decisions, trials.csv
-    mine, ref_model = (torch.load(d / "best_model.pt", weights_only=True) for d in (run_dir, reference))
-    assert mine["trial"] == ref_model["trial"]
-    assert all(torch.equal(mine["state_dict"][k], v) for k, v in ref_model["state_dict"].items())
+    kill_then_resume_exactly(FUSED_ASHA, tmp_path, reference)
