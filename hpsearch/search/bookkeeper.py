@@ -9,6 +9,7 @@ folder has one writer and the scheduler one memory however the trials are traine
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,7 @@ class Bookkeeper:
         trial = book.trial
         result.decisions = list(book.decisions)
         result.rung = book.decisions[-1]["rung"] if book.decisions else None
-        self.outcome.trials = sorted([*self.outcome.trials, (trial, result)], key=lambda tr: tr[0].id)
+        bisect.insort(self.outcome.trials, (trial, result), key=lambda tr: tr[0].id)  # kept in id order
         # best_model.pt before result.json: killed between the two, the trial is not final and runs again
         self.keeper.trial_finished(trial, result, self.outcome.best, weights)
         self.store.write_result(trial.id, result.to_dict())

@@ -10,6 +10,7 @@ as ``interrupted``, its open trials marked, and SearchInterrupted raised.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -149,6 +150,11 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     outcome = SearchResult(store.root, "running", sorted(done, key=lambda tr: tr[0].id), planned=config.trials)
     book: Bookkeeper | None = None
     workers, startup = max(1, running.slots // execution.fuse), 0.0  # processes or actors, each training a group
+
+    def split() -> TimeSplit | None:
+        return None if book is None else TimeSplit(limit.wall(), startup, book.training, book.evaluation, workers,
+                                                   book.started)
+
     try:
         begin()
         observer.search_started(dataclasses.replace(config, workers=workers, fuse=execution.fuse), store.root,
@@ -161,17 +167,13 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
         with running:
             startup = limit.wall()
             left = run_loop(book, running, pending, limit)
-            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, workers, book.started)
+            outcome.time = split()
     except (KeyboardInterrupt, ExecutorLost) as exc:  # Ctrl-C, SIGTERM, or the Ray cluster gone
-        outcome.status, outcome.seconds = "interrupted", limit.elapsed()
-        if book is not None:
-            outcome.interrupted = book.interrupt()
-            outcome.time = TimeSplit(limit.wall(), startup, book.training, book.evaluation, workers, book.started)
-            write_trials_csv(config, store, outcome)
-        close_run(store, info, outcome, "interrupted")
+        _close_interrupted(config, store, info, outcome, book, limit, split())
         raise SearchInterrupted(store.root, outcome, str(exc) if isinstance(exc, ExecutorLost) else None) from None
     except OSError as exc:  # the folder cannot be written (disk full, read-only): the run's failure, never a trial's
-        _close_after_write_failure(config, store, info, outcome, book, limit)
+        with contextlib.suppress(OSError):  # the disk may still be full: mark what can be marked; resume reads
+            _close_interrupted(config, store, info, outcome, book, limit, split())  # the rest as interrupted
         where = f" ({exc.filename})" if exc.filename else ""
         raise RunDirError(f"cannot write the run folder {store.root}{where}: {exc.strerror or exc}; free space or "
                           f"fix permissions, then continue with: hpsearch resume {store.root}") from None
@@ -180,17 +182,16 @@ def _run(config: SearchConfig, store: RunStore, info: dict[str, Any], execution:
     return _close(config, store, info, execution, outcome, left, limit)
 
 
-def _close_after_write_failure(config: SearchConfig, store: RunStore, info: dict[str, Any], outcome: SearchResult,
-                               book: Bookkeeper | None, limit: TimeLimit) -> None:
-    """Mark what can still be marked (the disk may still be full): open trials interrupted, the run too."""
-    try:
-        outcome.status, outcome.seconds = "interrupted", limit.elapsed()
-        if book is not None:
-            outcome.interrupted = book.interrupt()
-            write_trials_csv(config, store, outcome)
-        close_run(store, info, outcome, "interrupted")
-    except OSError:
-        pass  # resume treats a trial without result.json, and a run.json saying running, as interrupted
+def _close_interrupted(config: SearchConfig, store: RunStore, info: dict[str, Any], outcome: SearchResult,
+                       book: Bookkeeper | None, limit: TimeLimit, time: TimeSplit | None) -> None:
+    """Close the folder as ``interrupted``: open trials marked (their checkpoints stay for resume),
+    trials.csv and run.json rewritten."""
+    outcome.status, outcome.seconds = "interrupted", limit.elapsed()
+    if book is not None:
+        outcome.interrupted = book.interrupt()
+        outcome.time = time
+        write_trials_csv(config, store, outcome)
+    close_run(store, info, outcome, "interrupted")
 
 
 def _close(config: SearchConfig, store: RunStore, info: dict[str, Any], execution: Execution, outcome: SearchResult,
