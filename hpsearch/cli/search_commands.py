@@ -49,11 +49,12 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
     _warn(cfg)
     check_json_path(json_path, config, run_dir)
 
-    def start(observer: Any) -> Any:
-        if (cfg.workers or 1) > 1 and cfg.ray is None:  # the workers' fork server imports torch while we do
-            from hpsearch.search.forkserver import start_workers_early
+    if (cfg.workers or 1) > 1 and cfg.ray is None:  # before _search imports torch: the workers' fork server
+        from hpsearch.search.forkserver import start_workers_early  # imports torch while we do (about 2 s sooner)
 
-            start_workers_early()
+        start_workers_early()
+
+    def start(observer: Any) -> Any:
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
 
         return run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices)
@@ -81,6 +82,10 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, f
     """
 
     check_json_path(json_path, None, run_dir)
+    if (workers or 1) > 1 and ray is None:  # as in run (a config's own workers: started later, by resume_search)
+        from hpsearch.search.forkserver import start_workers_early
+
+        start_workers_early()
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import resume_search  # imports torch: under the signal handlers

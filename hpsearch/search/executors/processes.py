@@ -7,10 +7,11 @@ optimizer imports) once, so each worker starts in milliseconds instead of paying
 there is no fork server (Windows, macOS default), workers are spawned. The dataset reaches them
 through shared memory (torch's reductions), not as a copy per worker.
 
-The workers only train: they send each event over a pipe and never wait for an answer; the main
-process writes every file and takes every decision. Each worker trains with the config's
-``threads`` torch threads whatever the number of workers (thread count changes the order of float
-sums, so it must be fixed for CPU metrics to match bit for bit). A worker that dies (killed, out of
+The workers only train: they send each event over a pipe (``wire``: small tensors as arrays,
+not through shared memory) and never wait for an answer; the main process writes every file and
+takes every decision. Each worker trains with the config's ``threads`` torch threads whatever the
+number of workers (thread count changes the order of float sums, so it must be fixed for CPU
+metrics to match bit for bit). A worker that dies (killed, out of
 memory) ends its segments as ``failed``; a fresh worker takes its place. Workers ignore SIGINT and
 SIGTERM: the main process handles Ctrl-C once, and kills them.
 """
@@ -30,6 +31,7 @@ import torch
 
 from hpsearch.data import Dataset
 from hpsearch.runs.records import TrialStatus
+from hpsearch.search.executors import wire
 from hpsearch.search.executors.base import Execution, Executor
 from hpsearch.search.executors.grouping import take_group
 from hpsearch.search.forkserver import worker_context
@@ -49,11 +51,11 @@ def _worker_main(conn: Connection, dataset: Dataset, device: str, threads: int, 
     data = DeviceData.from_dataset(dataset, torch.device(device))
     warm_up(data)  # before it takes work: the process's one-time costs stay out of every trial's seconds
     try:
-        while (group := conn.recv()) is not None:
+        while (group := wire.loads(conn.recv_bytes())) is not None:
             if any(segment.trial.id in crash for segment in group):
                 os._exit(3)
             for event in run_segments(group, data, fused=fused):
-                conn.send(event)
+                conn.send_bytes(wire.dumps(event))
     except (EOFError, BrokenPipeError, ConnectionResetError):  # the main process is gone
         return
 
@@ -105,11 +107,12 @@ class ProcessExecutor(Executor):
             if worker.group or not self.queue:
                 continue
             group = take_group(self.queue, self.fuse)
+            message = wire.dumps(group)
             try:
-                worker.conn.send(group)
+                worker.conn.send_bytes(message)
             except OSError:  # it died while idle: a fresh worker takes the group
                 worker = self._replace(worker)
-                worker.conn.send(group)
+                worker.conn.send_bytes(message)
             worker.group, worker.began = {s.trial.id: s for s in group}, time.perf_counter()
 
     def events(self) -> Iterator[Event]:
@@ -122,7 +125,7 @@ class ProcessExecutor(Executor):
             for conn in wait(list(busy)):
                 worker = busy[conn]  # type: ignore[index]
                 try:
-                    event = conn.recv()  # type: ignore[union-attr]
+                    event = wire.loads(conn.recv_bytes())  # type: ignore[union-attr]
                 except (EOFError, OSError):
                     self.lost.extend(self._died(worker))
                     event = self.lost.popleft()
@@ -149,7 +152,7 @@ class ProcessExecutor(Executor):
                 if cancel:
                     worker.process.kill()
                 else:
-                    worker.conn.send(None)
+                    worker.conn.send_bytes(wire.dumps(None))
             except OSError:
                 pass
         for worker in self.workers:
