@@ -68,6 +68,7 @@ class DeviceData:
     num_classes: int
     x_train_eval: torch.Tensor = field(init=False, repr=False)
     y_train_eval: torch.Tensor = field(init=False, repr=False)
+    _shuffled: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.input_shape, int):  # an input_dim, as DeviceData took before custom models: flat examples
@@ -88,6 +89,16 @@ class DeviceData:
     @property
     def input_dim(self) -> int:
         return math.prod(self.input_shape)
+
+    def shuffled(self, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training split in ``order``, written into buffers kept for the next epoch and trial:
+        a fresh copy of a 12,000-image split is a new 37 MB allocation, and faulting its pages in cost
+        three times the gather itself (30 ms against 7 ms an epoch, one CPU thread). Valid until the
+        next call: an epoch uses it and is done with it before the next one starts."""
+        if self._shuffled is None:
+            self._shuffled = (torch.empty_like(self.x_train), torch.empty_like(self.y_train))
+        x, y = self._shuffled
+        return torch.index_select(self.x_train, 0, order, out=x), torch.index_select(self.y_train, 0, order, out=y)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -248,14 +259,15 @@ def _run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceD
 def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData, batch_size: int, generator: torch.Generator) -> float:
     """One pass over the shuffled training split; returns the mean training loss (one host sync).
 
-    The split is permuted once into a contiguous copy, so each batch is a free slice instead of
-    two gathers per step; the batch losses stay on the device until the end of the epoch.
+    The split is permuted once into a contiguous copy (``DeviceData.shuffled``), so each batch is a
+    free slice instead of two gathers per step; the batch losses stay on the device until the end of
+    the epoch.
     """
     model.train()
     batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     n = len(data.y_train)
     order = torch.randperm(n, device=data.x_train.device, generator=generator)
-    x_epoch, y_epoch = data.x_train[order], data.y_train[order]
+    x_epoch, y_epoch = data.shuffled(order)
     losses: list[torch.Tensor] = []
     sizes: list[int] = []
     for begin in range(0, n, batch_size):
