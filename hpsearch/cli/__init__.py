@@ -16,5 +16,6 @@ if _program.stem == "hpsearch" or (_program.name == "__main__.py" and _program.p
     defer_signals()
 
 from hpsearch.cli.main import main  # noqa: E402  (after the signals are deferred)
+from hpsearch.cli.program import program  # noqa: E402
 
-__all__ = ["main"]
+__all__ = ["main", "program"]

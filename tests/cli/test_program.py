@@ -1,0 +1,48 @@
+"""The program's exit after a command that loaded torch: same exit code, every line printed and
+file written, exit handlers run; only the interpreter's teardown is skipped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TINY
+
+PROBE = """
+import atexit, runpy, sys
+marker = sys.argv.pop(1)
+atexit.register(lambda: open(marker, "w").write("ran"))
+sys.argv = ["hpsearch", *sys.argv[1:]]
+runpy.run_module("hpsearch", run_name="__main__")
+"""
+
+
+def _hpsearch(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    marker = tmp_path / "atexit-ran"
+    out = subprocess.run([sys.executable, "-c", PROBE, str(marker), *args], capture_output=True, text=True, timeout=120)
+    return out, marker
+
+
+@pytest.mark.parametrize(("threshold", "code"), [("val_acc=0.2", 0), ("train_acc=1.0", 1)])
+def test_a_run_exits_with_its_code_its_output_and_its_files(tmp_path, write_config, threshold, code):
+    config = write_config(TINY)
+    run_dir, summary = tmp_path / "run", tmp_path / "summary.json"
+    out, marker = _hpsearch(tmp_path, "run", str(config), "--run-dir", str(run_dir), "--fail-under", threshold,
+                            "--json", str(summary))
+    assert out.returncode == code, out.stderr
+    assert "best trial 0000" in out.stdout  # the lines printed last made it out, to both streams
+    assert f"threshold {threshold.replace('=', ' >= ').replace('1.0', '1')}: {'passed' if code == 0 else 'FAILED'}" in out.stdout + out.stderr
+    assert json.loads(summary.read_text())["exit_code"] == code
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"
+    assert marker.read_text() == "ran"  # exit handlers ran (Ray's shutdown is one)
+
+
+def test_a_usage_error_after_torch_still_exits_2_with_its_message(tmp_path):
+    out, marker = _hpsearch(tmp_path, "resume", str(tmp_path / "not-a-run"))
+    assert out.returncode == 2
+    assert "not-a-run" in out.stderr
+    assert marker.read_text() == "ran"
