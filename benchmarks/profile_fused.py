@@ -17,6 +17,7 @@ import pstats
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -44,6 +45,8 @@ def main() -> None:
     parser.add_argument("--cprofile", type=int, default=0, help="print this many functions of the fused run")
     parser.add_argument("--torch-profile", type=int, default=0, help="print this many operators of the fused run")
     parser.add_argument("--skip-alone", action="store_true", help="time the fused run only")
+    parser.add_argument("--ceiling", action="store_true", help="the speed-up fusion could reach at most here: the "
+                        "trials alone against the fused run's matrix products and dropout draws only (torch.profiler)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     raw = {"name": "profile", "seed": 0, "trials": args.trials, "epochs": args.epochs, "device": "cpu", **SETTINGS[args.setting]}
@@ -70,10 +73,14 @@ def main() -> None:
                 for _ in run_segment(segment, data):
                     pass
 
+    seconds = {}
     for name, run in (("fused", fused), *(() if args.skip_alone else (("alone", alone),))):
         began = time.process_time()
         run()
-        print(f"{name:>6}: {time.process_time() - began:6.2f} s CPU")
+        seconds[name] = time.process_time() - began
+        print(f"{name:>6}: {seconds[name]:6.2f} s CPU")
+    if args.ceiling and "alone" in seconds:
+        print_ceiling(fused, seconds["alone"])
     if args.cprofile:
         profile = cProfile.Profile()
         profile.runcall(fused)
@@ -82,6 +89,22 @@ def main() -> None:
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             fused()
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.torch_profile))
+
+
+# what no fused implementation can skip: the batched matrix products (the same FLOPs as the trials
+# alone, plus the padding) and the dropout masks' Mersenne Twister draws (each trial's own, as alone)
+IRREDUCIBLE = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm", "aten::random_", "aten::bernoulli_")
+
+
+def print_ceiling(fused: Callable[[], None], alone_seconds: float) -> None:
+    """The fused run's time in its irreducible operators, and the speed-up over training the
+    trials alone it would give if everything else (element-wise ops, autograd, Python) cost nothing."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        fused()
+    spent = {e.key: e.self_cpu_time_total / 1e6 for e in prof.key_averages() if e.key in IRREDUCIBLE}
+    floor = sum(spent.values())
+    print("ceiling: " + ", ".join(f"{k.removeprefix('aten::')} {v:.2f} s" for k, v in sorted(spent.items())) +
+          f" = {floor:.2f} s; at most {alone_seconds / floor:.2f}x the trials alone (training only, no run folder)")
 
 
 if __name__ == "__main__":
