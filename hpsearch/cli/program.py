@@ -5,15 +5,15 @@ here: ``python -c "import torch, torch._dynamo"`` 3.36 s, 2.40 s ending with ``o
 added to every ``hpsearch run``, more than a CI smoke search takes to train. So once a command that
 loaded torch has finished, the program runs the exit handlers Python would run (Ray's shutdown,
 multiprocessing's), flushes stdout and stderr, and ends with ``os._exit`` and the command's exit
-code. It exits the ordinary way when torch was never imported (nothing to gain) or a non-daemon
-thread is still running (Python would wait for it). Only the program does this: ``main``, as
-click's ``CliRunner`` and library users call it, exits as before.
+code. It exits the ordinary way when torch was never imported (nothing to gain), a non-daemon
+thread is still running (Python would wait for it), or a profiler, tracer or debugger is attached
+(``python -m cProfile -o out.prof -m hpsearch run ...`` writes its stats after the command). Only
+the program does this: ``main``, as click's ``CliRunner`` and library users call it, exits as before.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import sys
 import threading
@@ -26,7 +26,7 @@ def program() -> None:
     try:
         main()
     except SystemExit as done:
-        if "torch" not in sys.modules or _threads_running():
+        if "torch" not in sys.modules or _threads_running() or sys.getprofile() or sys.gettrace():
             raise
         code = done.code
         if not isinstance(code, int):  # None: success; a message: printed, exit 1 (as Python does)
@@ -35,8 +35,13 @@ def program() -> None:
             code = 0 if code is None else 1
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head): nothing more to say there
-                stream.flush()
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (BrokenPipeError, ValueError):  # a reader gone (| head), a closed stream: nothing to say there
+                pass
+            except OSError:  # a full disk under > file: what Python's own exit reports, 120
+                code = code or 120
         os._exit(code)
 
 

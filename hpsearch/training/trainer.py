@@ -94,7 +94,8 @@ class DeviceData:
         """The training split in ``order``, written into buffers kept for the next epoch and trial:
         a fresh copy of a 12,000-image split is a new 37 MB allocation, and faulting its pages in cost
         three times the gather itself (30 ms against 7 ms an epoch, one CPU thread). Valid until the
-        next call: an epoch uses it and is done with it before the next one starts."""
+        next call: an epoch uses it and is done with it before the next one starts, so one
+        ``DeviceData`` serves one training thread (as every executor uses it)."""
         if self._shuffled is None:
             self._shuffled = (torch.empty_like(self.x_train), torch.empty_like(self.y_train))
         x, y = self._shuffled

@@ -13,17 +13,25 @@ import pytest
 from tests.helpers import TINY
 
 PROBE = """
-import atexit, runpy, sys
-marker = sys.argv.pop(1)
-atexit.register(lambda: open(marker, "w").write("ran"))
+import atexit, os, runpy, sys
+marker, how = sys.argv.pop(1), sys.argv.pop(1)
+atexit.register(lambda: open(marker, "a").write("handlers ran;"))
+real_exit = os._exit
+def fast_exit(code):
+    open(marker, "a").write("fast exit;")
+    real_exit(code)
+os._exit = fast_exit
+if how == "profiled":
+    sys.setprofile(lambda *args: None)
 sys.argv = ["hpsearch", *sys.argv[1:]]
 runpy.run_module("hpsearch", run_name="__main__")
 """
 
 
-def _hpsearch(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    marker = tmp_path / "atexit-ran"
-    out = subprocess.run([sys.executable, "-c", PROBE, str(marker), *args], capture_output=True, text=True, timeout=120)
+def _hpsearch(tmp_path: Path, *args: str, how: str = "plain") -> tuple[subprocess.CompletedProcess[str], Path]:
+    marker = tmp_path / "exit-log"
+    out = subprocess.run([sys.executable, "-c", PROBE, str(marker), how, *args], capture_output=True, text=True,
+                         timeout=120)
     return out, marker
 
 
@@ -38,11 +46,24 @@ def test_a_run_exits_with_its_code_its_output_and_its_files(tmp_path, write_conf
     assert f"threshold {threshold.replace('=', ' >= ').replace('1.0', '1')}: {'passed' if code == 0 else 'FAILED'}" in out.stdout + out.stderr
     assert json.loads(summary.read_text())["exit_code"] == code
     assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"
-    assert marker.read_text() == "ran"  # exit handlers ran (Ray's shutdown is one)
+    assert marker.read_text() == "handlers ran;fast exit;"  # Ray's shutdown is one such handler
 
 
 def test_a_usage_error_after_torch_still_exits_2_with_its_message(tmp_path):
     out, marker = _hpsearch(tmp_path, "resume", str(tmp_path / "not-a-run"))
     assert out.returncode == 2
     assert "not-a-run" in out.stderr
-    assert marker.read_text() == "ran"
+    assert marker.read_text() == "handlers ran;fast exit;"
+
+
+def test_json_on_stdout_survives_the_fast_exit(tmp_path, write_config):
+    out, marker = _hpsearch(tmp_path, "run", str(write_config(TINY)), "--run-dir", str(tmp_path / "run"), "--json", "-")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["status"] == "completed"
+    assert marker.read_text() == "handlers ran;fast exit;"
+
+
+def test_under_a_profiler_the_program_exits_the_ordinary_way(tmp_path):
+    out, marker = _hpsearch(tmp_path, "resume", str(tmp_path / "not-a-run"), how="profiled")
+    assert out.returncode == 2
+    assert marker.read_text() == "handlers ran;"  # the profiler's own exit code gets to run

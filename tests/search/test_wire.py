@@ -20,7 +20,6 @@ CASES = {
     "uint8 rng state": torch.get_rng_state(),
     "bool": torch.tensor([True, False]),
     "non-contiguous": torch.randn(3, 4).t(),
-    "bfloat16 (no NumPy dtype)": torch.randn(3).to(torch.bfloat16),
     "empty": torch.zeros(0, 5),
 }
 
@@ -32,6 +31,19 @@ def test_a_tensor_comes_back_equal_and_private(name: str) -> None:
     assert back.dtype == tensor.dtype and back.shape == tensor.shape
     assert torch.equal(back, tensor)
     assert not back.is_shared()
+
+
+@pytest.mark.parametrize("tensor", [torch.randn(wire.SMALL_BYTES // 4 + 1), torch.randn(3).to(torch.bfloat16)],
+                         ids=["over SMALL_BYTES", "bfloat16 (no NumPy dtype)"])
+def test_a_large_tensor_or_one_numpy_cannot_hold_goes_by_shared_memory(tensor: torch.Tensor) -> None:
+    back = wire.loads(wire.dumps(tensor))
+    assert back.is_shared() and back.dtype == tensor.dtype and torch.equal(back, tensor)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")  # torch's own, from its shared-memory reduction
+def test_a_sparse_tensor_goes_as_pickle_sends_it() -> None:
+    sparse = torch.eye(3).to_sparse()
+    assert torch.equal(wire.loads(wire.dumps(sparse)).to_dense(), torch.eye(3))
 
 
 def test_a_tensor_that_requires_grad_keeps_it() -> None:
