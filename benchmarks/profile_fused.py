@@ -7,6 +7,7 @@ that took longest in the fused run; ``--torch-profile`` the operators (torch.pro
 
     PYTHONPATH=. python benchmarks/profile_fused.py --setting a --trials 32
     PYTHONPATH=. python benchmarks/profile_fused.py --setting c --trials 32 --cprofile 25
+    PYTHONPATH=. python benchmarks/profile_fused.py --setting a --trials 32 --hidden-units 64 --no-dropout
 """
 
 from __future__ import annotations
@@ -45,11 +46,18 @@ def main() -> None:
     parser.add_argument("--cprofile", type=int, default=0, help="print this many functions of the fused run")
     parser.add_argument("--torch-profile", type=int, default=0, help="print this many operators of the fused run")
     parser.add_argument("--skip-alone", action="store_true", help="time the fused run only")
+    parser.add_argument("--hidden-units", type=int, help="fix hidden_units (every trial in one group) instead of searching it")
+    parser.add_argument("--no-dropout", action="store_true", help="leave dropout out of the space")
     parser.add_argument("--ceiling", action="store_true", help="the speed-up fusion could reach at most here: the "
                         "trials alone against the fused run's matrix products and dropout draws only (torch.profiler)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     raw = {"name": "profile", "seed": 0, "trials": args.trials, "epochs": args.epochs, "device": "cpu", **SETTINGS[args.setting]}
+    if args.hidden_units or args.no_dropout:  # one width (one group) and/or no dropout: where fusing gains most
+        drop = {"hidden_units"} if args.hidden_units else set()
+        drop |= {"dropout"} if args.no_dropout else set()
+        raw["space"] = {k: v for k, v in raw["space"].items() if k not in drop}
+        raw["fixed"] = {**raw["fixed"], **({"hidden_units": args.hidden_units} if args.hidden_units else {})}
     if args.setting == "c":
         raw["data"] = {**raw["data"], "root": str(args.mnist_root), "download": False, "subset": args.mnist_subset}
     config = parse_config(raw)
