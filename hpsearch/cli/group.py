@@ -57,7 +57,8 @@ class HpsearchGroup(click.Group):
     ``Aborted!`` (exit 1): SIGINT and SIGTERM raise KeyboardInterrupt while a command runs (one
     remembered while the program started is raised first, see ``interrupts.defer_signals``), and a
     KeyboardInterrupt that reaches click (while a config loads, before a search's own handling)
-    ends the process here. Everything else is click's standalone handling, unchanged."""
+    ends the process here. A usage error (``--workers 0``, a missing argument) is one ``error:``
+    line with the command to ask for help, like every other error; the rest is click's handling."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
@@ -76,6 +77,13 @@ class HpsearchGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: stopped by a signal", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a group or command given nothing: its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:  # one line, as every other error: the option, the value, what is allowed
+            command = exc.ctx.command_path if exc.ctx is not None else "hpsearch"
+            click.echo(f"error: {exc.format_message()} (see {command} --help)", err=True)
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)

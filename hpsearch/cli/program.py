@@ -14,15 +14,18 @@ the program does this: ``main``, as click's ``CliRunner`` and library users call
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
+from typing import Any
 
 from hpsearch.cli.main import main
 
 
 def program() -> None:
     """The console script and ``python -m hpsearch``."""
+    sys.stdout, sys.stderr = _ReaderMayLeave.wrap(sys.stdout), _ReaderMayLeave.wrap(sys.stderr)
     try:
         main()
     except SystemExit as done:
@@ -48,3 +51,42 @@ def program() -> None:
 def _threads_running() -> bool:
     main_thread = threading.main_thread()
     return any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate())
+
+
+class _ReaderMayLeave:
+    """An output stream whose reader may go (``hpsearch run config.yaml | head -3``): from then on
+    what is written goes to /dev/null, and the command carries on to its own end and exit code.
+    Python ignores SIGPIPE, so without this the first line written after ``head`` exits raises
+    BrokenPipeError in the middle of the search, which then stops as if its folder had failed."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    @classmethod
+    def wrap(cls, stream: Any) -> Any:
+        return stream if stream is None or isinstance(stream, cls) else cls(stream)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):  # what was buffered for the reader goes to /dev/null
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno, buffer...: the stream's own
+        return getattr(self._stream, name)

@@ -13,6 +13,7 @@ import click
 
 from hpsearch.cli.group import CONFIG_ARG, EXIT_INTERRUPTED, EXIT_NO_TRIAL, emit_json, handle_errors, main
 from hpsearch.cli.options import check_json_path, ci_options, parallel_options
+from hpsearch.errors import ConfigError
 from hpsearch.formatting import format_params, format_value, pct, plural, signed_pct
 from hpsearch.reports.tables import render_table
 from hpsearch.space.config import DEVICE_NAMES, load_config
@@ -57,7 +58,12 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
 
-        return run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices)
+        try:
+            return run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices)
+        except ConfigError as exc:  # --device cuda on a machine without: the option's fault, not the file's
+            if device is not None and not devices and [p.path for p in exc.problems] == ["device"]:
+                raise click.BadParameter(exc.problems[0].message, param_hint="'--device'") from None
+            raise
 
     _search(start, list(thresholds), json_path, quiet)
 
@@ -125,7 +131,7 @@ def _search(start: Callable[[Any], Any], thresholds: list[Any], json_path: Path 
             _write_json(json_path, exc.result, check_thresholds(thresholds, None), EXIT_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
     observer.close()
-    _print_summary(result, to_stdout, resumed)
+    _print_summary(result, to_stdout, resumed, quiet)
     checks = check_thresholds(thresholds, result.best[1] if result.best else None)
     for check in checks:
         figure = "no completed trial" if check.value is None else f"{check.value:.4f}"
@@ -144,12 +150,13 @@ def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
     emit_json(path, to_json(summary(result, checks, code)))
 
 
-def _print_summary(result: Any, err: bool = False, resumed: bool = False) -> None:
+def _print_summary(result: Any, err: bool = False, resumed: bool = False, quiet: bool = False) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
     took = f"{result.seconds:.1f}s"
     if resumed:  # this invocation's wall time, and what all the trials took, whichever invocation trained them
         took += f" this resume, {sum(r.seconds for _, r in result.trials):.1f}s of training over the whole search"
-    click.echo(f"\n{plural(len(result.trials), 'trial')} in {took} ({counts}); results in {result.run_dir}", err=err)
+    gap = "" if quiet else "\n"  # a blank line after the trials' lines; with --quiet there are none
+    click.echo(f"{gap}{plural(len(result.trials), 'trial')} in {took} ({counts}); results in {result.run_dir}", err=err)
     if result.time is not None:
         click.echo(result.time.line(), err=err)
     if result.stop_reason:

@@ -69,7 +69,7 @@ def test_cuda_requested_without_cuda_is_a_clear_usage_error(tiny_config, tmp_pat
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     result = invoke("run", str(tiny_config), "--device", "cuda", "--run-dir", str(tmp_path / "out"))
     assert result.exit_code == 2
-    assert "device: device 'cuda' requested but CUDA is not available" in result.output
+    assert "Invalid value for '--device': device 'cuda' requested but CUDA is not available" in result.output
     assert not (tmp_path / "out").exists()
 
 
@@ -109,6 +109,22 @@ def test_workers_fork_server_starts_before_torch_is_imported(command, tiny_confi
     out = subprocess.run([sys.executable, "-c", EARLY_PROBE, command, target, "--workers", "2"],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "torch not imported", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "{config}", "--workers", "0"], "error: Invalid value for '--workers': 0 is not in the range x>=1. (see hpsearch run --help)"),
+    (["run"], "error: Missing argument 'CONFIG'. (see hpsearch run --help)"),
+    (["rn"], "error: No such command 'rn'. Did you mean 'run'? (see hpsearch --help)"),
+])
+def test_a_usage_error_is_one_line_naming_the_option(args, message, tiny_config):
+    result = CliRunner().invoke(main, [a.format(config=tiny_config) for a in args], prog_name="hpsearch")
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+
+
+def test_quiet_prints_no_blank_line_first(tiny_config, tmp_path):
+    result = invoke("run", str(tiny_config), "--run-dir", str(tmp_path / "run"), "-q")
+    assert result.exit_code == 0 and result.stdout.startswith("3 trials in ")
 
 
 def test_a_run_folder_that_cannot_be_made_is_a_clear_usage_error(tiny_config, tmp_path):

@@ -67,3 +67,16 @@ def test_under_a_profiler_the_program_exits_the_ordinary_way(tmp_path):
     out, marker = _hpsearch(tmp_path, "resume", str(tmp_path / "not-a-run"), how="profiled")
     assert out.returncode == 2
     assert marker.read_text() == "handlers ran;"  # the profiler's own exit code gets to run
+
+
+def test_a_reader_that_leaves_early_does_not_stop_the_search(tmp_path, write_config):
+    """``hpsearch run config.yaml | head -1``: the search runs to its end and exits 0, silently."""
+    config, run_dir = write_config({**TINY, "trials": 4}), tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "hpsearch", "run", str(config), "--run-dir", str(run_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("search tiny:")
+    process.stdout.close()  # as head does after its line
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "Broken pipe" not in stderr and "error" not in stderr
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"

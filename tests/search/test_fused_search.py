@@ -17,6 +17,7 @@ from hpsearch.search.run import resume_search, run_search
 from hpsearch.space.config import parse_config
 from hpsearch.space.sampler import sample_trials
 from hpsearch.training.bestmodel import load_best_model
+from hpsearch.training.fused.compat import describe_fusion
 from hpsearch.training.segments import Segment
 from tests.helpers import ASHA_CONFIG
 
@@ -143,3 +144,11 @@ def test_the_run_line_says_what_fuses(tmp_path: Path) -> None:
     path.write_text(json.dumps(searched))
     result = CliRunner().invoke(main, ["run", str(path), "--run-dir", str(tmp_path / "s")])
     assert result.exit_code == 0 and "no two trials can fuse here" in result.output.splitlines()[0]
+
+
+@pytest.mark.parametrize(("keys", "line"), [
+    ([1, 1, 2, 3, 4, 5], "fuse 8 (2 of 6 trials fuse, 1 kind; the other 4 train alone)"),
+    ([1, 1, 2, 2], "fuse 8 (all 4 trials fuse, 2 kinds)"),
+])
+def test_the_fuse_line_counts_the_trials_that_fuse_not_every_kind(keys: list[int], line: str) -> None:
+    assert describe_fusion(8, keys) == line  # keys stand for fusion keys: equal keys fuse

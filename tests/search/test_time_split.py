@@ -39,3 +39,13 @@ def test_overhead_is_the_workers_time_left_after_the_epochs() -> None:
     split = TimeSplit(wall=10.0, startup=2.0, training=10.0, evaluation=2.0, workers=2, trials=40)
     assert split.overhead == pytest.approx(4.0) and split.per_trial_ms() == pytest.approx(100.0)
     assert TimeSplit(1.0, 0.0, 5.0, 0.0, 1, 1).overhead == 0.0  # clock skew never reads as negative
+
+
+@pytest.mark.parametrize(("workers", "expected"), [
+    (1, "time: 19.8s = 2.1s start-up + 17.7s trials (11.4s training, 2.0s evaluation, 4.3s overhead; 43 ms a trial)"),
+    (2, "time: 6.0s = 2.0s start-up + 4.0s trials on 2 workers (8.0s of worker time: 5.0s training, 1.0s evaluation, "
+        "2.0s overhead; 50 ms a trial)"),
+])
+def test_the_time_line_adds_up_and_says_when_its_parts_are_worker_time(workers: int, expected: str) -> None:
+    split = TimeSplit(19.8, 2.1, 11.4, 2.0, 1, 100) if workers == 1 else TimeSplit(6.0, 2.0, 5.0, 1.0, 2, 40)
+    assert split.line() == expected

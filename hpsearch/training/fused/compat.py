@@ -55,7 +55,12 @@ def describe_fusion(fuse: int, keys: list[FusionKey]) -> str:
     counts: dict[FusionKey, int] = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
-    if max(counts.values(), default=0) < 2:
+    fusing = [n for n in counts.values() if n > 1]
+    if not fusing:
         return (f"fuse {fuse}: no two trials can fuse here (trials fuse only when they share "
                 f"{', '.join(SHARED)} and the width bucket of hidden_units), so each trains alone")
-    return f"fuse {fuse} ({len(counts)} kind{'s' if len(counts) != 1 else ''} of trials that fuse)"
+    fused, kinds = sum(fusing), len(fusing)
+    kind = "kind" if kinds == 1 else "kinds"
+    if fused == len(keys):
+        return f"fuse {fuse} (all {fused} trials fuse, {kinds} {kind})"
+    return f"fuse {fuse} ({fused} of {len(keys)} trials fuse, {kinds} {kind}; the other {len(keys) - fused} train alone)"
