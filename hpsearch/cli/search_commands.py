@@ -155,8 +155,12 @@ def _print_summary(result: Any, err: bool = False, resumed: bool = False, quiet:
     took = f"{result.seconds:.1f}s"
     if resumed:  # this invocation's wall time, and what all the trials took, whichever invocation trained them
         took += f" this resume, {sum(r.seconds for _, r in result.trials):.1f}s of training over the whole search"
-    gap = "" if quiet else "\n"  # a blank line after the trials' lines; with --quiet there are none
-    click.echo(f"{gap}{plural(len(result.trials), 'trial')} in {took} ({counts}); results in {result.run_dir}", err=err)
+    if resumed and result.time is None:  # the search had ended and nothing was asked of it: nothing trained now
+        click.echo(f"nothing to resume: the search had ended ({plural(len(result.trials), 'trial')}: {counts}); "
+                   f"results in {result.run_dir} (--trials N extends it)", err=err)
+    else:
+        gap = "" if quiet else "\n"  # a blank line after the trials' lines; with --quiet there are none
+        click.echo(f"{gap}{plural(len(result.trials), 'trial')} in {took} ({counts}); results in {result.run_dir}", err=err)
     if result.time is not None:
         click.echo(result.time.line(), err=err)
     if result.stop_reason:

@@ -141,3 +141,11 @@ def test_the_resume_summary_gives_its_own_time_and_the_whole_searchs(tmp_path: P
     total = sum(json.loads(p.read_text())["seconds"] for p in run_dir.glob("trials/*/result.json"))
     assert re.search(rf"3 trials in \d+\.\ds this resume, {total:.1f}s of training over the whole search \(3 completed\)",
                      result.output), result.output
+
+
+def test_resuming_an_ended_search_says_there_is_nothing_to_resume(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_search(parse_config(CONFIG), run_dir)
+    result = CliRunner().invoke(main, ["resume", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"nothing to resume: the search had ended (3 trials: 3 completed); results in {run_dir}")
