@@ -62,7 +62,8 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
             return run_search(cfg, run_dir, observer, max_seconds=max_time, devices=devices)
         except ConfigError as exc:  # --device cuda on a machine without: the option's fault, not the file's
             if device is not None and not devices and [p.path for p in exc.problems] == ["device"]:
-                raise click.BadParameter(exc.problems[0].message, param_hint="'--device'") from None
+                message = exc.problems[0].message.replace("use device: ", "use --device ")  # the option's words
+                raise click.BadParameter(message, param_hint="'--device'") from None
             raise
 
     _search(start, list(thresholds), json_path, quiet)

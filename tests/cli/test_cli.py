@@ -70,6 +70,7 @@ def test_cuda_requested_without_cuda_is_a_clear_usage_error(tiny_config, tmp_pat
     result = invoke("run", str(tiny_config), "--device", "cuda", "--run-dir", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert "Invalid value for '--device': device 'cuda' requested but CUDA is not available" in result.output
+    assert "use --device auto or cpu" in result.output
     assert not (tmp_path / "out").exists()
 
 
