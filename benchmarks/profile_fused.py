@@ -53,11 +53,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     raw = {"name": "profile", "seed": 0, "trials": args.trials, "epochs": args.epochs, "device": "cpu", **SETTINGS[args.setting]}
-    if args.hidden_units or args.no_dropout:  # one width (one group) and/or no dropout: where fusing gains most
-        drop = {"hidden_units"} if args.hidden_units else set()
-        drop |= {"dropout"} if args.no_dropout else set()
-        raw["space"] = {k: v for k, v in raw["space"].items() if k not in drop}
-        raw["fixed"] = {**raw["fixed"], **({"hidden_units": args.hidden_units} if args.hidden_units else {})}
+    if args.hidden_units:  # one width: every trial in one group, where fusing gains most
+        raw["space"] = {k: v for k, v in raw["space"].items() if k != "hidden_units"}
+        raw["fixed"] = {**raw["fixed"], "hidden_units": args.hidden_units}
+    if args.no_dropout:
+        raw["space"] = {k: v for k, v in raw["space"].items() if k != "dropout"}
     if args.setting == "c":
         raw["data"] = {**raw["data"], "root": str(args.mnist_root), "download": False, "subset": args.mnist_subset}
     config = parse_config(raw)

@@ -41,7 +41,7 @@ def program() -> None:
             try:
                 if stream is not None:
                     stream.flush()
-            except (BrokenPipeError, ValueError):  # a reader gone (| head), a closed stream: nothing to say there
+            except ValueError:  # a closed stream (a reader that left is _ReaderMayLeave's): nothing to say there
                 pass
             except OSError:  # a full disk under > file: what Python's own exit reports, 120
                 code = code or 120

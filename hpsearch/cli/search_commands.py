@@ -50,10 +50,7 @@ def run(config: Path, trials: int | None, epochs: int | None, seed: int | None, 
     _warn(cfg)
     check_json_path(json_path, config, run_dir)
 
-    if (cfg.workers or 1) > 1 and cfg.ray is None:  # before _search imports torch: the workers' fork server
-        from hpsearch.search.forkserver import start_workers_early  # imports torch while we do (about 2 s sooner)
-
-        start_workers_early()
+    _start_workers_early(cfg.workers, cfg.ray)
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import run_search  # imports torch: under the signal handlers, so Ctrl-C exits 130
@@ -89,10 +86,7 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, f
     """
 
     check_json_path(json_path, None, run_dir)
-    if (workers or 1) > 1 and ray is None:  # as in run (a config's own workers: started later, by resume_search)
-        from hpsearch.search.forkserver import start_workers_early
-
-        start_workers_early()
+    _start_workers_early(workers, ray)  # a run's own config's workers: started later, by resume_search
 
     def start(observer: Any) -> Any:
         from hpsearch.search.run import resume_search  # imports torch: under the signal handlers
@@ -101,6 +95,15 @@ def resume(run_dir: Path, trials: int | None, test: bool, workers: int | None, f
                              trials=trials, test=test, ray=ray, fuse=fuse)
 
     _search(start, list(thresholds), json_path, quiet, resumed=True)
+
+
+def _start_workers_early(workers: int | None, ray: str | None) -> None:
+    """With worker processes, start their fork server before ``_search`` imports torch: it imports
+    torch while this process does (about 2 s sooner than after)."""
+    if (workers or 1) > 1 and ray is None:
+        from hpsearch.search.forkserver import start_workers_early
+
+        start_workers_early()
 
 
 def _warn(cfg: Any) -> None:
@@ -153,13 +156,13 @@ def _write_json(path: Path, result: Any, checks: list[Any], code: int) -> None:
 
 def _print_summary(result: Any, err: bool = False, resumed: bool = False, quiet: bool = False) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
-    took = f"{result.seconds:.1f}s"
-    if resumed:  # this invocation's wall time, and what all the trials took, whichever invocation trained them
-        took += f" this resume, {sum(r.seconds for _, r in result.trials):.1f}s of training over the whole search"
     if resumed and result.time is None:  # the search had ended and nothing was asked of it: nothing trained now
         click.echo(f"nothing to resume: the search had ended ({plural(len(result.trials), 'trial')}: {counts}); "
                    f"results in {result.run_dir} (--trials N extends it)", err=err)
     else:
+        took = f"{result.seconds:.1f}s"
+        if resumed:  # this invocation's wall time, and what all the trials took, whichever invocation trained them
+            took += f" this resume, {sum(r.seconds for _, r in result.trials):.1f}s of training over the whole search"
         gap = "" if quiet else "\n"  # a blank line after the trials' lines; with --quiet there are none
         click.echo(f"{gap}{plural(len(result.trials), 'trial')} in {took} ({counts}); results in {result.run_dir}", err=err)
     if result.time is not None:

@@ -242,10 +242,13 @@ class TimeSplit:
         evaluation, 4.3s overhead; 36 ms a trial)``; with workers the parts are worker time, which
         the line says: ``... + 4.0s trials on 2 workers (8.0s of worker time: ...)``."""
         trials = max(0.0, round(self.wall, 1) - round(self.startup, 1))  # of the shown figures: the line adds up
-        where = "" if self.workers == 1 else f" on {self.workers} workers ({trials * self.workers:.1f}s of worker time:"
-        return (f"time: {self.wall:.1f}s = {self.startup:.1f}s start-up + {trials:.1f}s trials{where or ' ('}"
-                f"{' ' if where else ''}{self.training:.1f}s training, {self.evaluation:.1f}s evaluation, "
-                f"{self.overhead:.1f}s overhead; {self.per_trial_ms():.0f} ms a trial)")
+        parts = (f"{self.training:.1f}s training, {self.evaluation:.1f}s evaluation, {self.overhead:.1f}s overhead; "
+                 f"{self.per_trial_ms():.0f} ms a trial")
+        if self.workers > 1:
+            parts = f"on {self.workers} workers ({trials * self.workers:.1f}s of worker time: {parts}"
+        else:
+            parts = f"({parts}"
+        return f"time: {self.wall:.1f}s = {self.startup:.1f}s start-up + {trials:.1f}s trials {parts})"
 
 
 @dataclass

@@ -11,9 +11,9 @@ The workers only train: they send each event over a pipe (``wire``: small tensor
 not through shared memory) and never wait for an answer; the main process writes every file and
 takes every decision. Each worker trains with the config's ``threads`` torch threads whatever the
 number of workers (thread count changes the order of float sums, so it must be fixed for CPU
-metrics to match bit for bit). A worker that dies (killed, out of
-memory) ends its segments as ``failed``; a fresh worker takes its place. Workers ignore SIGINT and
-SIGTERM: the main process handles Ctrl-C once, and kills them.
+metrics to match bit for bit). A worker that dies (killed, out of memory) ends its segments as
+``failed``; a fresh worker takes its place. Workers ignore SIGINT and SIGTERM: the main process
+handles Ctrl-C once, and kills them.
 """
 
 from __future__ import annotations
