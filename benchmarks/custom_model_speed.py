@@ -23,7 +23,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,7 @@ sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
 import mnist_data  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from ways import BENCH_DATASET, register_dataset  # noqa: E402
+from ways import BENCH_DATASET, example_loop, register_dataset  # noqa: E402
 
 from hpsearch.data import Dataset  # noqa: E402
 from hpsearch.data.preprocessing import Preprocessing  # noqa: E402
@@ -67,27 +65,8 @@ def build() -> torch.nn.Module:
 def way_dataloader(args: argparse.Namespace, train_set: Any, test_set: Any) -> tuple[float, float]:
     """(seconds per epoch, test accuracy) with the official example's train/test loop."""
     torch.manual_seed(0)
-    model = build()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    train_loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
-    test_loader = torch.utils.data.DataLoader(test_set, batch_size=1000)
-    log: list[str] = []
-    begin = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        for batch_idx, (data, target) in enumerate(train_loader):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(data), target)
-            loss.backward()
-            optimizer.step()
-            if batch_idx % 10 == 0:
-                log.append(f"Train Epoch: {epoch} [{batch_idx * len(data)}]\tLoss: {loss.item():.6f}")
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for data, target in test_loader:
-                correct += model(data).argmax(dim=1).eq(target).sum().item()
-    return (time.perf_counter() - begin) / args.epochs, correct / len(test_set)
+    timing = example_loop(build(), train_set, test_set, args.batch_size, args.epochs, torch.device("cpu"))
+    return timing.wall / args.epochs, timing.accuracy
 
 
 def way_hpsearch(args: argparse.Namespace, runs_root: Path) -> tuple[float, float, float]:

@@ -79,24 +79,31 @@ def way_dataloader(s: Setting, train_set: torch.utils.data.Dataset, test_set: to
     """The official example's loop (pytorch/examples mnist/main.py), with this MLP and Adam."""
     torch.manual_seed(s.seed)
     model = nn.Sequential(nn.Flatten(), s.model())
+    return example_loop(model, train_set, test_set, s.batch_size, s.epochs, s.device)
+
+
+def example_loop(model: nn.Module, train_set: torch.utils.data.Dataset, test_set: torch.utils.data.Dataset,
+                 batch_size: int, epochs: int, device: torch.device) -> Timing:
+    """``epochs`` of the official PyTorch MNIST example's train/test loop (Adam, lr 1e-3): a
+    ``DataLoader``, ``loss.item()`` every 10 batches for the log, the test set every epoch."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    cuda = {"num_workers": 1, "pin_memory": True} if s.device.type == "cuda" else {}
-    train_loader = torch.utils.data.DataLoader(train_set, batch_size=s.batch_size, shuffle=True, **cuda)
+    cuda = {"num_workers": 1, "pin_memory": True} if device.type == "cuda" else {}
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True, **cuda)
     test_loader = torch.utils.data.DataLoader(test_set, batch_size=1000, **cuda)
     log: list[str] = []
     wall, cpu = time.perf_counter(), time.process_time()
-    for epoch in range(1, s.epochs + 1):
+    for epoch in range(1, epochs + 1):
         model.train()
         for batch_idx, (data, target) in enumerate(train_loader):
-            data, target = data.to(s.device), target.to(s.device)
+            data, target = data.to(device), target.to(device)
             optimizer.zero_grad()
             loss = F.cross_entropy(model(data), target)
             loss.backward()
             optimizer.step()
             if batch_idx % 10 == 0:
                 log.append(f"Train Epoch: {epoch} [{batch_idx * len(data)}]\tLoss: {loss.item():.6f}")
-        accuracy = _example_test(model, s.device, test_loader)
-    _sync(s.device)
+        accuracy = _example_test(model, device, test_loader)
+    _sync(device)
     return Timing(time.perf_counter() - wall, time.process_time() - cpu, accuracy)
 
 
