@@ -13,6 +13,8 @@ Generated in milliseconds from a fixed seed: the same examples for every search,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from hpsearch.data.dataset import Dataset, stratified_split
@@ -26,19 +28,40 @@ LABEL_NOISE = 0.1
 DATA_SEED = 20261128
 
 
-def make_synthetic(samples: int, seed: int = DATA_SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """``samples`` examples (x: float32 [samples, 40], y: int64 in 0..4), deterministic in seed."""
+@dataclass(frozen=True)
+class Generated:
+    """Everything the generator draws: the examples (``x``, ``y``) and the hidden parts that made
+    them (the teacher's weights and labels, the features' mixing and scales), which
+    tests/data/test_synthetic_ceiling.py reads to compute the set's accuracy ceiling."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    teacher: torch.Tensor  # the teacher's labels, before 10% are redrawn
+    w1: torch.Tensor
+    w2: torch.Tensor
+    mixing: torch.Tensor
+    scales: torch.Tensor
+
+
+def generate(samples: int, seed: int = DATA_SEED) -> Generated:
+    """``samples`` examples and how they were made, deterministic in seed."""
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(samples, LATENT, generator=g)
     w1 = torch.randn(LATENT, 16, generator=g) / LATENT**0.5
     w2 = torch.randn(16, CLASSES, generator=g)
-    y = (torch.tanh(z @ w1) @ w2).argmax(dim=1)
+    teacher = (torch.tanh(z @ w1) @ w2).argmax(dim=1)
     flip = torch.rand(samples, generator=g) < LABEL_NOISE
-    y = torch.where(flip, torch.randint(0, CLASSES, (samples,), generator=g), y)
+    y = torch.where(flip, torch.randint(0, CLASSES, (samples,), generator=g), teacher)
     mixing = torch.randn(LATENT, FEATURES, generator=g) / LATENT**0.5
     scales = torch.logspace(-1, 1, FEATURES)[torch.randperm(FEATURES, generator=g)]
     x = (z @ mixing + 0.1 * torch.randn(samples, FEATURES, generator=g)) * scales
-    return x.float(), y.long()
+    return Generated(x, y, teacher, w1, w2, mixing, scales)
+
+
+def make_synthetic(samples: int, seed: int = DATA_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """``samples`` examples (x: float32 [samples, 40], y: int64 in 0..4), deterministic in seed."""
+    made = generate(samples, seed)
+    return made.x.float(), made.y.long()
 
 
 def load_synthetic(config: DataConfig) -> Dataset:

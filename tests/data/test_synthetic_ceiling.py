@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from hpsearch.data.synthetic import CLASSES, DATA_SEED, FEATURES, LABEL_NOISE, LATENT, make_synthetic
+from hpsearch.data.synthetic import CLASSES, LATENT, generate, make_synthetic
 from hpsearch.space.config import DataConfig, load_config
 from tests.helpers import QUICKSTART
 
@@ -18,16 +18,8 @@ def bayes_accuracy(samples: int, draws: int = 100) -> tuple[float, float]:
     (mean and covariance in closed form); the optimal guess is the class the teacher gives most often
     over draws of z from it (label flips are uniform, so they do not change the argmax).
     """
-    g = torch.Generator().manual_seed(DATA_SEED)  # the generator's draws, in its order (checked below)
-    z = torch.randn(samples, LATENT, generator=g)
-    w1 = torch.randn(LATENT, 16, generator=g) / LATENT**0.5
-    w2 = torch.randn(16, CLASSES, generator=g)
-    teacher = (torch.tanh(z @ w1) @ w2).argmax(dim=1)
-    flip = torch.rand(samples, generator=g) < LABEL_NOISE
-    y = torch.where(flip, torch.randint(0, CLASSES, (samples,), generator=g), teacher)
-    mixing = torch.randn(LATENT, FEATURES, generator=g) / LATENT**0.5
-    scales = torch.logspace(-1, 1, FEATURES)[torch.randperm(FEATURES, generator=g)]
-    x = (z @ mixing + 0.1 * torch.randn(samples, FEATURES, generator=g)) * scales
+    made = generate(samples)  # the examples and the hidden parts that made them
+    x, y, teacher, w1, w2, mixing, scales = made.x, made.y, made.teacher, made.w1, made.w2, made.mixing, made.scales
     assert torch.equal(x, make_synthetic(samples)[0]) and torch.equal(y, make_synthetic(samples)[1])
     a = (mixing * scales).double()
     noise_precision = torch.diag(1 / (0.01 * scales.double() ** 2))
