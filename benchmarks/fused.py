@@ -2,8 +2,8 @@
 
 For each setting the same search (same seed, same trials) runs twice in this process, unfused
 (``fuse: 1``) and fused (``fuse: T``, every trial at once), after a one-trial search that warms
-up what only the first search in a process pays (torch.optim's import of torch._dynamo, about a
-second; the data's first load), and the script reports trials per hour
+up what only the first search in a process pays (the data's first load, the first kernels), and
+the script reports trials per hour
 (wall time of the whole ``run_search``, data loading and run folder included), their ratio, the
 ratio of process CPU time (the fair figure on a machine shared with other jobs: one torch thread), and
 per trial the difference of the final validation accuracy (last epoch) between the two runs.
@@ -56,8 +56,8 @@ def measure(setting: str, trials: int, args: argparse.Namespace) -> dict[str, An
         raw["data"] = {**raw["data"], "root": str(args.mnist_root), "download": False, "subset": args.mnist_subset}
     row: dict[str, Any] = {"setting": setting, "trials": trials, "epochs": args.epochs, "device": args.device}
     finals: dict[int, dict[int, float]] = {}
-    with tempfile.TemporaryDirectory() as folder:  # warm up: the first torch.optim imports torch._dynamo (about 1 s),
-        run_search(parse_config({**raw, "trials": 1, "epochs": 1}), Path(folder) / "run")  # the data's first load
+    with tempfile.TemporaryDirectory() as folder:  # warm up: the data's first load, the first kernels
+        run_search(parse_config({**raw, "trials": 1, "epochs": 1}), Path(folder) / "run")
     for fuse in (1, trials):
         with tempfile.TemporaryDirectory() as folder:
             began, cpu_began = time.perf_counter(), time.process_time()

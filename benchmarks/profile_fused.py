@@ -63,7 +63,7 @@ def main() -> None:
     config = parse_config(raw)
     data = DeviceData.from_dataset(prepare_data(config), torch.device("cpu"))
     queue = deque(Segment(t, args.epochs) for t in sample_trials(config))
-    for _ in run_segment(Segment(queue[0].trial, 1), data):  # warm up: torch.optim's first use imports torch._dynamo (1 s)
+    for _ in run_segment(Segment(queue[0].trial, 1), data):  # warm up: the first kernels
         pass
     groups = []
     while queue:

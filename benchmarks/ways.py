@@ -32,7 +32,7 @@ from hpsearch.search.run import SearchObserver, run_search
 from hpsearch.space.config import DataConfig, SearchConfig
 from hpsearch.space.hyperparams import resolve
 from hpsearch.training.model import build_mlp
-from hpsearch.training.trainer import make_optimizer
+from hpsearch.training.optimizers import make_optimizer
 
 BENCH_DATASET = "trial-speed-bench"  # registered for the benchmark's own run_search calls
 

@@ -1,9 +1,8 @@
 """Where worker processes come from: a fork server that imported torch once (no torch here).
 
-Importing torch and torch._dynamo (which the first optimizer imports) costs a process 2-4 s on a
-small CPU. Workers forked from a server that did it once start in milliseconds. The server can be
-started before this process imports torch itself (``hpsearch run`` does it as it starts), so its
-imports overlap ours and the data loading. Where there is no fork server (Windows, macOS by
+Importing torch costs a process 1.4-2.3 s on a small CPU. Workers forked from a server that did
+it once start in milliseconds. The server can be started before this process imports torch itself
+(``hpsearch run`` does it as it starts), so its import overlaps ours and the data loading. Where there is no fork server (Windows, macOS by
 default) workers are spawned. This module imports no torch, so the CLI can call it first.
 """
 
@@ -12,7 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from typing import Any
 
-PRELOAD = ["torch", "torch._dynamo", "hpsearch.search.executors.processes"]  # what the fork server imports once
+PRELOAD = ["torch", "hpsearch.search.executors.processes"]  # what the fork server imports once
 
 
 def worker_context() -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from hpsearch.data import Dataset
 from hpsearch.runs.records import EpochMetrics, TrialResult, TrialStatus
 from hpsearch.space.sampler import Trial
 from hpsearch.training.model import count_parameters
+from hpsearch.training.optimizers import make_optimizer
 from hpsearch.training.segments import EpochEnded, Event, Segment, SegmentEnded
 from hpsearch.training.trainstate import BestSoFar, restore, snapshot
 from hpsearch.training.usermodel import build_model, check_output
@@ -36,21 +37,6 @@ TRAIN_EVAL_SAMPLE = 10_000
 TRAIN_EVAL_MIN = 2_000
 EVAL_BATCH = 8192
 
-OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "sgd": lambda p, h, **kw: torch.optim.SGD(p, lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"], **kw),
-    "adam": lambda p, h, **kw: torch.optim.Adam(p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"], weight_decay=h["weight_decay"], **kw),
-    "adamw": lambda p, h, **kw: torch.optim.AdamW(p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"], weight_decay=h["weight_decay"], **kw),
-}
-
-
-def make_optimizer(params: list[nn.Parameter], h: dict[str, Any]) -> torch.optim.Optimizer:
-    """The trial's optimizer with fused kernels (one kernel per step for all parameters; on CPU
-    about 20% faster per step than the default for-loop at batch size 64), or the multi-tensor
-    foreach path where this torch build has no fused kernel for the device. Same update rule."""
-    try:
-        return OPTIMIZERS[h["optimizer"]](params, h, fused=True)
-    except (RuntimeError, TypeError):
-        return OPTIMIZERS[h["optimizer"]](params, h, foreach=True)
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """A process's one-time costs, paid once per search before any trial's clock starts.
 
-The first optimizer a process builds imports ``torch._dynamo`` (about 1.5 s on 2 CPU cores, more
-under load), and the first forward, backward, fused step and evaluation on a device load kernels
-and allocators. Without a warm-up all of it lands in trial 0's ``seconds`` (6.3 s against 0.4 s
-for its neighbours in one quickstart), which skews ``compare --sort seconds``. Executors call
+The first forward, backward, fused step and evaluation on a device load kernels and allocators
+(on CUDA, the context: the larger part); without a warm-up that lands in trial 0's ``seconds`` and
+skews ``compare --sort seconds``. (It once held the first optimizer's ``torch._dynamo`` import,
+1-2 s, 6.3 s against 0.4 s for trial 0's neighbours in one quickstart; ``training/optimizers.py``
+no longer imports it: on CPU the first trial now pays about 5 ms more than the next.) Executors call
 ``warm_up`` once per process, after the data is on the device and before they take work.
 """
 

@@ -9,7 +9,8 @@ from hpsearch.data import load_data
 from hpsearch.space.config import DataConfig
 from hpsearch.space.hyperparams import resolve
 from hpsearch.space.sampler import Trial
-from hpsearch.training.trainer import TRAIN_EVAL_MIN, DeviceData, make_optimizer, train_trial
+from hpsearch.training.optimizers import make_optimizer
+from hpsearch.training.trainer import TRAIN_EVAL_MIN, DeviceData, train_trial
 
 
 def small_data(samples: int = 600) -> DeviceData:

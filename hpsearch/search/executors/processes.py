@@ -1,8 +1,8 @@
 """Trials in parallel: N worker processes (``workers: N``), each training one segment at a time,
 or with ``fuse: F`` a group of up to F compatible segments as one batched model.
 
-Workers are forked from a fork server that imported torch (and torch._dynamo, which the first
-optimizer imports) once, so each worker starts in milliseconds instead of paying ~2-4 s of imports;
+Workers are forked from a fork server that imported torch once, so each worker starts in
+milliseconds instead of paying 1.4-2.3 s of imports;
 ``start_workers_early`` launches that server while the main process still loads the data. Where
 there is no fork server (Windows, macOS default), workers are spawned. The dataset reaches them
 through shared memory (torch's reductions), not as a copy per worker.

@@ -57,7 +57,7 @@ class Member:
 
 def new_member(segment: Segment, input_dim: int, num_classes: int, device: torch.device) -> Member:
     """The member for ``segment``: seeded as the unfused trainer seeds it, or restored from its start."""
-    from hpsearch.training.trainer import make_optimizer
+    from hpsearch.training.optimizers import make_optimizer
 
     trial, start = segment.trial, segment.start
     fork_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
