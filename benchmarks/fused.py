@@ -1,10 +1,11 @@
 """Trials per hour with ``fuse`` against one trial at a time, and how close each trial ends.
 
-For each setting the same search (same seed, same trials) runs twice in this process, unfused
-(``fuse: 1``) and fused (``fuse: T``, every trial at once), after a one-trial search that warms
-up what only the first search in a process pays (the data's first load, the first kernels), and
-the script reports trials per hour
-(wall time of the whole ``run_search``, data loading and run folder included), their ratio, the
+For each setting the same search (same seed, same trials) runs in this process unfused (``fuse:
+1``) and fused (``fuse: T``, every trial at once), ``--repeats`` times each, interleaved (this
+machine's speed drifts by 20-60% within minutes; every repeat must give the same accuracies),
+after a one-trial search that warms up what only the first search in a process pays (the data's
+first load, the first kernels), and the script reports trials per hour (median wall time of the
+whole ``run_search``, data loading and run folder included), their ratio, the
 ratio of process CPU time (the fair figure on a machine shared with other jobs: one torch thread), and
 per trial the difference of the final validation accuracy (last epoch) between the two runs.
 
@@ -58,14 +59,21 @@ def measure(setting: str, trials: int, args: argparse.Namespace) -> dict[str, An
     finals: dict[int, dict[int, float]] = {}
     with tempfile.TemporaryDirectory() as folder:  # warm up: the data's first load, the first kernels
         run_search(parse_config({**raw, "trials": 1, "epochs": 1}), Path(folder) / "run")
+    seconds: dict[int, list[float]] = {1: [], trials: []}
+    cpu: dict[int, list[float]] = {1: [], trials: []}
+    for _ in range(args.repeats):  # interleaved, so a slow spell of the machine hits both
+        for fuse in (1, trials):
+            with tempfile.TemporaryDirectory() as folder:
+                began, cpu_began = time.perf_counter(), time.process_time()
+                result = run_search(parse_config({**raw, "fuse": fuse}), Path(folder) / "run")
+                seconds[fuse].append(time.perf_counter() - began)
+                cpu[fuse].append(time.process_time() - cpu_began)
+            last = {t.id: (r.epochs[-1].val_acc if r.epochs else float("nan")) for t, r in result.trials}
+            if any(a != b and a == a for a, b in zip(finals.setdefault(fuse, last).values(), last.values(), strict=True)):
+                raise SystemExit(f"setting {setting}, fuse {fuse}: a repeat gave other accuracies (not deterministic)")
     for fuse in (1, trials):
-        with tempfile.TemporaryDirectory() as folder:
-            began, cpu_began = time.perf_counter(), time.process_time()
-            result = run_search(parse_config({**raw, "fuse": fuse}), Path(folder) / "run")
-            seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
-        finals[fuse] = {t.id: (r.epochs[-1].val_acc if r.epochs else float("nan")) for t, r in result.trials}
-        row[f"seconds_fuse{'' if fuse == 1 else '_all'}"] = seconds
-        row[f"cpu_seconds_fuse{'' if fuse == 1 else '_all'}"] = cpu
+        row[f"seconds_fuse{'' if fuse == 1 else '_all'}"] = statistics.median(seconds[fuse])
+        row[f"cpu_seconds_fuse{'' if fuse == 1 else '_all'}"] = statistics.median(cpu[fuse])
     row["trials_per_hour_unfused"] = trials / row["seconds_fuse"] * 3600
     row["trials_per_hour_fused"] = trials / row["seconds_fuse_all"] * 3600
     row["speedup"] = row["seconds_fuse"] / row["seconds_fuse_all"]
@@ -83,6 +91,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, nargs="+", default=[32, 64], help="trials per search (fused: all at once)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each, interleaved; the medians are reported")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--mnist-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--mnist-subset", type=int, default=6000, help="training examples of MNIST (c)")

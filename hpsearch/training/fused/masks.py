@@ -6,8 +6,9 @@ into a double ``u`` in [0, 1) and keeps the unit when ``u < keep``: 25-40 ns an 
 of a fused step in measured searches. ``int64.random_(generator=g)`` takes the same words in the
 same order (their low 63 bits) at about 11 ns an element, and ``u < keep`` is exactly ``low 53 bits
 < ceil(keep * 2**53)`` (both sides scaled by a power of two), so the masks, and the generator's
-state afterwards, are bit for bit ``bernoulli_``'s. ``exact()`` checks this once against
-``bernoulli_`` itself; with a torch that draws otherwise the trainer keeps ``bernoulli_``.
+state afterwards, are bit for bit ``bernoulli_``'s, and one long draw is the concatenation of the
+shorter ones it replaces. ``exact()`` checks both once against ``bernoulli_`` itself; with a torch
+that draws otherwise the trainer keeps ``bernoulli_``, step by step.
 """
 
 from __future__ import annotations
@@ -34,5 +35,8 @@ def exact() -> bool:
     cases = (((30, 23), 0.7), ((17,), 0.25), ((64, 9), 1 - 0.3))
     reference = [torch.empty(shape).bernoulli_(keep, generator=expected) for shape, keep in cases]
     drawn = [keep_mask(shape, keep, generator).float() for shape, keep in cases]
+    # many steps' masks drawn at once (fused/dropout.py) are the masks of drawing them step by step
+    reference.append(torch.cat([torch.empty(64, 300).bernoulli_(0.8, generator=expected) for _ in range(32)]))
+    drawn.append(keep_mask((32 * 64, 300), 0.8, generator).float())
     return all(torch.equal(a, b) for a, b in zip(reference, drawn, strict=True)) and torch.equal(
         generator.get_state(), expected.get_state())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from hpsearch.runs.records import EpochMetrics, TrialStatus
 from hpsearch.training.fused import masks
 from hpsearch.training.fused.compat import bucket_width
+from hpsearch.training.fused.dropout import ChunkedDropout
 from hpsearch.training.fused.members import Member, new_member
 from hpsearch.training.fused.model import FusedMLP
 from hpsearch.training.fused.optim import FusedOptimizer
@@ -99,16 +100,13 @@ class FusedGroup:
                 self.optimizer.keep(stay)
 
     def _noise(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        """Dropout multipliers: trial k's from its own stream, drawn as ``nn.Dropout`` draws them on
-        CPU (a Bernoulli(1 - p) mask of its true width, divided by 1 - p; ``masks.keep_mask``: the
-        same draws, cheaper); 1 where p is 0."""
+        """Dropout multipliers, step by step (where ``ChunkedDropout`` cannot draw ahead): trial k's
+        from its own stream, a Bernoulli(1 - p) mask of its true width divided by 1 - p (what
+        ``nn.Dropout`` draws); 1 where p is 0."""
         noise = torch.ones(x.shape, dtype=x.dtype, device=x.device)
-        fast = x.device.type == "cpu" and masks.exact()
         for k, m in enumerate(self.members):
             p, width = self.model.dropouts[k], self.model.widths[k]
-            if p > 0 and fast:
-                noise[k, :, :width] = masks.keep_mask((x.shape[1], width), 1 - p, m.dropout)
-            elif p > 0:
+            if p > 0:
                 noise[k, :, :width].bernoulli_(1 - p, generator=m.dropout)
         keep = torch.tensor([1 - p for p in self.model.dropouts], dtype=x.dtype, device=x.device)
         return noise.div_(keep.view(-1, 1, 1))
@@ -117,14 +115,20 @@ class FusedGroup:
         """One pass over the training split for every member; their mean training losses."""
         data, n, size = self.data, len(self.data.y_train), len(self.members)
         order = torch.stack([torch.randperm(n, device=self.device, generator=m.order) for m in self.members])
-        noise = self._noise if any(p > 0 for p in self.model.dropouts) else None
+        batches = [min(self.batch_size, n - begin) for begin in range(0, n, self.batch_size)]
+        if self.batchnorm and batches[-1] < 2:
+            batches.pop()  # BatchNorm1d cannot normalize a batch of one
+        noise: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+        if any(p > 0 for p in self.model.dropouts):
+            noise = self._noise
+            if self.device.type == "cpu" and masks.exact():  # this epoch's masks, drawn a run of steps at a time
+                noise = ChunkedDropout([m.dropout for m in self.members], self.model.dropouts, self.model.widths,
+                                       self.model.padded, self.model.layers, data.x_train.dtype, batches)
         losses: list[torch.Tensor] = []
-        sizes: list[int] = []
-        for begin in range(0, n, self.batch_size):
-            rows = order[:, begin : begin + self.batch_size]
-            batch = rows.shape[1]
-            if self.batchnorm and batch < 2:
-                break  # BatchNorm1d cannot normalize a batch of one
+        for step, batch in enumerate(batches):
+            rows = order[:, step * self.batch_size : step * self.batch_size + batch]
+            if isinstance(noise, ChunkedDropout):
+                noise.advance()
             flat = rows.reshape(-1)  # index_select: one gather of whole rows, faster than advanced indexing
             x = torch.index_select(data.x_train, 0, flat).view(size, batch, *data.x_train.shape[1:])
             logits = self.model.forward(x, True, noise)
@@ -134,10 +138,9 @@ class FusedGroup:
             per_trial.sum().backward()
             self.optimizer.step()
             losses.append(per_trial.detach())
-            sizes.append(batch)
         if not losses:
             return [0.0] * size
-        weights = torch.tensor(sizes, device=self.device, dtype=losses[0].dtype)
+        weights = torch.tensor(batches, device=self.device, dtype=losses[0].dtype)
         return ((torch.stack(losses) * weights[:, None]).sum(0) / n).tolist()
 
     def _evaluate(self) -> list[tuple[float, float, float, float]]:
