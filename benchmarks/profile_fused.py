@@ -104,7 +104,9 @@ def main() -> None:
 IRREDUCIBLE = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm", "aten::random_", "aten::bernoulli_")
 # and the element-wise passes a step makes over its activations, logits and parameters, also each once
 # at the least: activations and their gradients, dropout's products and masks, the loss, the optimizer
-ELEMENTWISE = ("aten::clamp_min", "aten::relu", "aten::threshold_backward", "aten::sigmoid", "aten::tanh", "aten::mul",
+ELEMENTWISE = ("aten::clamp_min", "aten::relu", "aten::threshold_backward", "aten::sigmoid", "aten::sigmoid_backward",
+               "aten::tanh", "aten::tanh_backward", "aten::gelu", "aten::gelu_backward", "aten::native_batch_norm",
+               "aten::native_batch_norm_backward", "aten::mul",
                "aten::bitwise_and_", "aten::lt", "aten::_log_softmax", "aten::_log_softmax_backward_data",
                "aten::nll_loss_forward", "aten::nll_loss_backward", "aten::addcmul_", "aten::mul_", "aten::add_",
                "aten::lerp_", "aten::_fused_adam_", "aten::_fused_adamw_")

@@ -93,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--skip-mnist", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true", help="only the 12 x 3 MNIST search")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -106,11 +107,12 @@ def main() -> None:
             report["speedup"] = {"one_worker_s": one, "two_workers_s": two, "ratio": one / two, "runs": runs}
             print(f"12 x 3 MNIST search: 1 worker {one:.1f}s, 2 workers {two:.1f}s (median of {args.repeats}): "
                   f"2 workers {one / two:.2f}x as fast")
-        runs = measure(small_config(), args.repeats, folder)
-        per_trial = {w: statistics.median(r["overhead_per_trial_ms"] for r in runs[w]) for w in (1, 2)}
-        report["overhead"] = {"per_trial_ms": per_trial, "runs": runs}
-        print(f"100 one-epoch trials: overhead {per_trial[1]:.1f} ms a trial with 1 worker, "
-              f"{per_trial[2]:.1f} ms with 2 (median of {args.repeats}; run.json time split)")
+        if not args.skip_overhead:
+            runs = measure(small_config(), args.repeats, folder)
+            per_trial = {w: statistics.median(r["overhead_per_trial_ms"] for r in runs[w]) for w in (1, 2)}
+            report["overhead"] = {"per_trial_ms": per_trial, "runs": runs}
+            print(f"100 one-epoch trials: overhead {per_trial[1]:.1f} ms a trial with 1 worker, "
+                  f"{per_trial[2]:.1f} ms with 2 (median of {args.repeats}; run.json time split)")
         if args.profile:
             report["profile"] = profile_overhead(folder)
             print(report["profile"])

@@ -1,8 +1,9 @@
 """The ``hpsearch`` program: the command, then an exit that skips tearing torch down.
 
-A Python process that imported torch spends about a second at exit freeing its modules (measured
-here: ``python -c "import torch, torch._dynamo"`` 3.36 s, 2.40 s ending with ``os._exit``), a second
-added to every ``hpsearch run``, more than a CI smoke search takes to train. So once a command that
+A Python process that imported torch spends a noticeable time at exit freeing its modules
+(measured here: ``python -c "import torch"`` 1.8-1.9 s, 1.45-1.7 s ending with ``os._exit``; 0.8 s
+more when ``torch._dynamo`` was loaded too, as it was before ``training/optimizers.py``), added to
+every ``hpsearch run``, a real share of a CI smoke search. So once a command that
 loaded torch has finished, the program runs the exit handlers Python would run (Ray's shutdown,
 multiprocessing's), flushes stdout and stderr, and ends with ``os._exit`` and the command's exit
 code. It exits the ordinary way when torch was never imported (nothing to gain), a non-daemon

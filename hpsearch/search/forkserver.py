@@ -2,8 +2,9 @@
 
 Importing torch costs a process 1.4-2.3 s on a small CPU. Workers forked from a server that did
 it once start in milliseconds. The server can be started before this process imports torch itself
-(``hpsearch run`` does it as it starts), so its import overlaps ours and the data loading. Where there is no fork server (Windows, macOS by
-default) workers are spawned. This module imports no torch, so the CLI can call it first.
+(``hpsearch run`` does it as it starts), so its import overlaps ours and the data loading. Where
+there is no fork server (Windows, macOS by default) workers are spawned. This module imports no
+torch, so the CLI can call it first.
 """
 
 from __future__ import annotations

@@ -2,45 +2,59 @@
 
 A ``torch.optim`` optimizer imports ``torch._dynamo`` the first time it is built (its
 ``add_param_group``, ``zero_grad``, ``state_dict`` and ``load_state_dict`` are wrapped by
-``torch._disable_dynamo``, which imports it on first call) and its ``step`` imports it on every
-call: 1.2-1.8 s on this project's 2-core machine, in every process that trains, paid by nothing
-else a search does (it is about a third of the quickstart). Those wrappers only matter while
+``torch._disable_dynamo``, which imports it on first call) and its ``step`` runs ``import
+torch._dynamo`` on every call: 1.2-1.8 s on this project's 2-core machine, in every process that
+trains, paid by nothing else a search does (it was about a third of the quickstart). Those wrappers only matter while
 ``torch.compile`` traces the optimizer, which a trial never does. The classes here are
 ``torch.optim``'s own (``isinstance`` holds, same state-dict layout, same update code: each
 method calls the one it overrides, unwrapped, and ``step`` runs under ``no_grad`` as the wrapper
 would), so every checkpoint and every float is what the stock class gives
-(``tests/training/test_optimizers.py``). Where this torch's methods are not wrapped that way, the
-stock classes are used.
+(``tests/training/test_optimizers.py``). Only torch's own wrappers are bypassed, recognised by
+their code; where this torch wraps these methods otherwise, the stock classes are used.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
+AnOptimizer = TypeVar("AnOptimizer", bound=torch.optim.Optimizer)
+
 _WRAPPED = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
 
 
-def _unwrapped(cls: type[torch.optim.Optimizer], name: str) -> Callable[..., Any] | None:
-    """``cls.name`` without its decorators, or None if it has none (nothing to bypass)."""
+def _torch_wrappers() -> set[Any]:
+    """The code of the wrappers to bypass (torch's, recognised by their code objects): the lazy
+    dynamo-disable, the step's grad-mode wrapper, and the hook wrapper torch adds to ``step``."""
+    from torch.optim.optimizer import Optimizer, _use_grad_for_differentiable
+
+    return {torch._disable_dynamo(lambda: None).__code__, _use_grad_for_differentiable(lambda self: None).__code__,
+            Optimizer.profile_hook_step(lambda self: None).__code__}
+
+
+def _unwrapped(cls: type[torch.optim.Optimizer], name: str, wrappers: set[Any]) -> Callable[..., Any] | None:
+    """``cls.name`` without torch's wrappers; None if it has none, or a wrapper we do not know
+    (whose work we would skip)."""
     method = getattr(cls, name)
-    inner = inspect.unwrap(method)
-    return None if inner is method else inner
+    inner = method
+    while getattr(inner, "__code__", None) in wrappers and hasattr(inner, "__wrapped__"):
+        inner = inner.__wrapped__
+    return None if inner is method or hasattr(inner, "__wrapped__") else inner
 
 
-def _without_dynamo(stock: type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
+def _without_dynamo(stock: type[AnOptimizer]) -> type[AnOptimizer]:
     """A subclass of ``stock`` whose wrapped methods call the stock code directly."""
-    inner = {name: _unwrapped(stock, name) for name in (*_WRAPPED, "step")}
+    wrappers = _torch_wrappers()
+    inner = {name: _unwrapped(stock, name, wrappers) for name in (*_WRAPPED, "step")}
     if any(method is None for method in inner.values()):
-        return stock  # a torch without those wrappers: nothing to avoid
+        return stock  # a torch whose methods are wrapped otherwise: keep its classes as they are
     raw_step = inner.pop("step")
 
-    def step(self: torch.optim.Optimizer, closure: None = None) -> None:
-        with torch.no_grad():  # what the stock wrapper sets (differentiable=False), minus its graph break
+    def step(self: torch.optim.Optimizer, closure: Callable[[], float] | None = None) -> float | None:
+        with torch.no_grad():  # the stock wrapper's grad mode (defaults["differentiable"], never set here), minus its graph break
             return raw_step(self, closure)
 
     return type(stock.__name__, (stock,), {**inner, "step": step, "__module__": __name__, "__doc__": stock.__doc__})

@@ -38,7 +38,6 @@ TRAIN_EVAL_MIN = 2_000
 EVAL_BATCH = 8192
 
 
-
 @dataclass
 class DeviceData:
     """The dataset's tensors on the trial device, moved once per search, plus the fixed sample of

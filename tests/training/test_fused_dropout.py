@@ -34,7 +34,7 @@ def step_by_step(seeds: list[int]) -> tuple[list[list[torch.Tensor]], list[torch
     return steps, generators
 
 
-@pytest.mark.parametrize("buffer", [1, 150, 10_000])  # one step per draw, a few, the whole epoch at once
+@pytest.mark.parametrize("buffer", [1, 400, 10_000])  # one step per draw, two, the whole epoch at once
 def test_masks_drawn_ahead_are_the_step_by_step_masks(monkeypatch, buffer):
     assert masks.exact()
     monkeypatch.setattr(dropout, "BUFFER_ELEMENTS", buffer)

@@ -3,6 +3,7 @@ same checkpoints, torch's step hooks still called, and a trial that never import
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from hpsearch.space.hyperparams import resolve
+from hpsearch.training import optimizers
 from hpsearch.training.optimizers import OPTIMIZERS, make_optimizer
 
 STOCK = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -105,3 +107,18 @@ def test_a_trial_never_imports_torch_dynamo():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_method_wrapped_by_anything_but_torch_keeps_the_stock_class():
+    """Only torch's known wrappers are bypassed: whatever else wraps a method may matter."""
+
+    def logged(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            return method(*args, **kwargs)
+
+        return wrapper
+
+    stock = type("Logged", (torch.optim.SGD,), {"zero_grad": logged(torch.optim.SGD.zero_grad)})
+    assert optimizers._without_dynamo(stock) is stock
+    assert optimizers._without_dynamo(torch.optim.SGD) is not torch.optim.SGD

@@ -4,12 +4,14 @@ Trial k's masks come from its own generator in the order its unfused training dr
 step, hidden layer by hidden layer, each a ``[batch, width_k]`` block, row-major), and nothing else
 draws from that generator during an epoch, so its draws for the next several steps are one
 contiguous run of the same stream: one ``masks.keep_mask`` call gives them all, bit for bit the
-masks of step-by-step drawing (``masks.exact`` checks that too). Per step that leaves two views
-(one per layer) instead of five tensor ops per trial and layer, the larger part of a small group
-step's overhead. Runs are sized to keep the buffer near ``BUFFER_ELEMENTS`` whatever the group's size.
+masks of step-by-step drawing (``masks.exact`` checks that too). Per step that leaves one view
+per hidden layer instead of five tensor ops per trial and layer, the larger part of a small group
+step's overhead. A run holds as many steps as fit in ``BUFFER_ELEMENTS`` multipliers (at least one).
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import torch
 
@@ -29,16 +31,17 @@ class ChunkedDropout:
         self.padded, self.layers, self.dtype = padded, layers, dtype
         keep = torch.tensor([1 - p for p in dropouts], dtype=dtype)
         self.scale = (1 / keep).view(-1, 1, 1)  # nn.Dropout divides its 0/1 mask by 1 - p: 1 * (1 / keep) is that quotient
-        self.batches = list(batches)  # batch sizes of this epoch's steps not yet begun (masks drawn for exactly these)
+        self.batches = deque(batches)  # batch sizes of this epoch's steps not yet begun (masks drawn for exactly these)
         self.chunk = torch.empty(0)  # [N, rows, padded]: the drawn steps' (step, layer, row) rows
-        self.offsets: list[int] = []  # per drawn step not yet begun: its first row in the chunk
+        self.offsets: deque[int] = deque()  # per drawn step not yet begun: its first row in the chunk
         self.current: list[torch.Tensor] = []  # this step's multipliers, per hidden layer
 
     def advance(self) -> None:
         """Begin the next step: its multipliers become what ``self(layer, x)`` returns."""
         if not self.offsets:
+            self.current, self.chunk = [], torch.empty(0)  # the spent run goes before the next is drawn
             self._draw()
-        begin, batch = self.offsets.pop(0), self.batches.pop(0)
+        begin, batch = self.offsets.popleft(), self.batches.popleft()
         self.current = [self.chunk[:, begin + layer * batch : begin + (layer + 1) * batch] for layer in range(self.layers)]
 
     def __call__(self, layer: int, x: torch.Tensor) -> torch.Tensor:

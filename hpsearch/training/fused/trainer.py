@@ -116,7 +116,7 @@ class FusedGroup:
         data, n, size = self.data, len(self.data.y_train), len(self.members)
         order = torch.stack([torch.randperm(n, device=self.device, generator=m.order) for m in self.members])
         batches = [min(self.batch_size, n - begin) for begin in range(0, n, self.batch_size)]
-        if self.batchnorm and batches[-1] < 2:
+        if self.batchnorm and batches and batches[-1] < 2:
             batches.pop()  # BatchNorm1d cannot normalize a batch of one
         noise: Callable[[int, torch.Tensor], torch.Tensor] | None = None
         if any(p > 0 for p in self.model.dropouts):
@@ -124,11 +124,11 @@ class FusedGroup:
             if self.device.type == "cpu" and masks.exact():  # this epoch's masks, drawn a run of steps at a time
                 noise = ChunkedDropout([m.dropout for m in self.members], self.model.dropouts, self.model.widths,
                                        self.model.padded, self.model.layers, data.x_train.dtype, batches)
+        advance = noise.advance if isinstance(noise, ChunkedDropout) else lambda: None
         losses: list[torch.Tensor] = []
         for step, batch in enumerate(batches):
             rows = order[:, step * self.batch_size : step * self.batch_size + batch]
-            if isinstance(noise, ChunkedDropout):
-                noise.advance()
+            advance()
             flat = rows.reshape(-1)  # index_select: one gather of whole rows, faster than advanced indexing
             x = torch.index_select(data.x_train, 0, flat).view(size, batch, *data.x_train.shape[1:])
             logits = self.model.forward(x, True, noise)
