@@ -57,7 +57,8 @@ def _without_dynamo(stock: type[AnOptimizer]) -> type[AnOptimizer]:
         with torch.no_grad():  # the stock wrapper's grad mode (defaults["differentiable"], never set here), minus its graph break
             return raw_step(self, closure)
 
-    return type(stock.__name__, (stock,), {**inner, "step": step, "__module__": __name__, "__doc__": stock.__doc__})
+    doc = f"``torch.optim.{stock.__name__}``, minus the wrappers that import ``torch._dynamo`` (see the module)."
+    return type(stock.__name__, (stock,), {**inner, "step": step, "__module__": __name__, "__doc__": doc})
 
 
 SGD, Adam, AdamW = (_without_dynamo(cls) for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW))

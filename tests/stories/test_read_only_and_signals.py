@@ -72,7 +72,8 @@ STARTER = ("import runpy, sys; print('up', flush=True); "
 
 def test_a_signal_in_the_first_second_and_a_half_exits_130(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({**TINY, "trials": 2, "epochs": 1}))
+    # long enough that no signal in the window comes after the search ended (2 trials took under 1.5 s)
+    config.write_text(yaml.safe_dump({**TINY, "trials": 40, "epochs": 2}))
     outcomes = []
     for i, delay in enumerate([0.1 + 0.05 * k for k in range(30)]):  # from 0.1 s after "up" to 1.55 s
         sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
