@@ -17,10 +17,10 @@ step "CUDA tests (pytest -k cuda), limit 90 s"
 timeout 90 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/ 2>&1 | tail -5
 
 step "fused vs one at a time on the GPU: 64 and 128 trials (settings a, b), limit 240 s"
-timeout 240 "$PY" benchmarks/fused.py --device cuda --trials 64 128 --settings a b --epochs 3
+timeout 240 "$PY" benchmarks/fused.py --device cuda --trials 64 128 --settings a b --epochs 3 --repeats 1
 
 step "fused on MNIST on the GPU (setting c: 64 trials, 12,000 training images), limit 90 s"
-timeout 90 "$PY" benchmarks/fused.py --device cuda --settings c --mnist-trials 64 --mnist-subset 12000 \
+timeout 90 "$PY" benchmarks/fused.py --device cuda --settings c --mnist-trials 64 --mnist-subset 12000 --repeats 1 \
     --epochs 2 --mnist-root "$MNIST_ROOT"
 
 step "one trial's speed on the GPU (benchmarks/trial_speed.py), limit 60 s"
