@@ -11,6 +11,7 @@ bare compute floor.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import time
 from collections.abc import Iterator
@@ -255,18 +256,23 @@ def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Devic
     order = torch.randperm(n, device=data.x_train.device, generator=generator)
     x_epoch, y_epoch = data.shuffled(order)
     losses: list[torch.Tensor] = []
-    sizes: list[int] = []
-    for begin in range(0, n, batch_size):
-        x, y = x_epoch[begin : begin + batch_size], y_epoch[begin : begin + batch_size]
-        if batchnorm and len(y) < 2:
-            break  # batch norm cannot normalize a batch of one
+    batches = epoch_batches(n, batch_size, batchnorm)
+    for step, batch in enumerate(batches):
+        begin = step * batch_size
+        x, y = x_epoch[begin : begin + batch], y_epoch[begin : begin + batch]
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         losses.append(loss.detach())
-        sizes.append(len(y))
     if not losses:
         return 0.0
-    weights = torch.tensor(sizes, device=x_epoch.device, dtype=torch.float32)
+    weights = torch.tensor(batches, device=x_epoch.device, dtype=torch.float32)
     return (torch.stack(losses) * weights).sum().item() / n
+
+
+def epoch_batches(n: int, batch_size: int, batchnorm: bool) -> list[int]:
+    """The sizes of an epoch's batches over ``n`` examples, in order; with batch norm the epoch
+    stops before a batch of one (batch norm cannot normalize it). Both trainers step by this list."""
+    batches = [min(batch_size, n - begin) for begin in range(0, n, batch_size)]
+    return list(itertools.takewhile(lambda size: size >= 2, batches)) if batchnorm else batches

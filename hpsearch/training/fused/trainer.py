@@ -25,7 +25,7 @@ from hpsearch.training.fused.members import Member, new_member
 from hpsearch.training.fused.model import FusedMLP
 from hpsearch.training.fused.optim import FusedOptimizer
 from hpsearch.training.segments import EpochEnded, Event, Segment, SegmentEnded
-from hpsearch.training.trainer import DeviceData, _fast_matmul
+from hpsearch.training.trainer import DeviceData, _fast_matmul, epoch_batches
 
 EVAL_ROWS = 2048  # evaluation rows per batched forward (fixed, so a trial's figures do not depend on its group's size)
 
@@ -115,9 +115,7 @@ class FusedGroup:
         """One pass over the training split for every member; their mean training losses."""
         data, n, size = self.data, len(self.data.y_train), len(self.members)
         order = torch.stack([torch.randperm(n, device=self.device, generator=m.order) for m in self.members])
-        batches = [min(self.batch_size, n - begin) for begin in range(0, n, self.batch_size)]
-        if self.batchnorm and batches and batches[-1] < 2:
-            batches.pop()  # BatchNorm1d cannot normalize a batch of one
+        batches = epoch_batches(n, self.batch_size, self.batchnorm)
         noise: Callable[[int, torch.Tensor], torch.Tensor] | None = None
         if any(p > 0 for p in self.model.dropouts):
             noise = self._noise
