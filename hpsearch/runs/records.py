@@ -244,11 +244,8 @@ class TimeSplit:
         trials = max(0.0, round(self.wall, 1) - round(self.startup, 1))  # of the shown figures: the line adds up
         parts = (f"{self.training:.1f}s training, {self.evaluation:.1f}s evaluation, {self.overhead:.1f}s overhead; "
                  f"{self.per_trial_ms():.0f} ms a trial")
-        if self.workers > 1:
-            parts = f"on {self.workers} workers ({trials * self.workers:.1f}s of worker time: {parts}"
-        else:
-            parts = f"({parts}"
-        return f"time: {self.wall:.1f}s = {self.startup:.1f}s start-up + {trials:.1f}s trials {parts})"
+        opening = f"on {self.workers} workers ({trials * self.workers:.1f}s of worker time: " if self.workers > 1 else "("
+        return f"time: {self.wall:.1f}s = {self.startup:.1f}s start-up + {trials:.1f}s trials {opening}{parts})"
 
 
 @dataclass

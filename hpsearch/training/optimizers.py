@@ -4,8 +4,9 @@ A ``torch.optim`` optimizer imports ``torch._dynamo`` the first time it is built
 ``add_param_group``, ``zero_grad``, ``state_dict`` and ``load_state_dict`` are wrapped by
 ``torch._disable_dynamo``, which imports it on first call) and its ``step`` runs ``import
 torch._dynamo`` on every call: 1.2-1.8 s on this project's 2-core machine, in every process that
-trains, paid by nothing else a search does (it was about a third of the quickstart). Those wrappers only matter while
-``torch.compile`` traces the optimizer, which a trial never does. The classes here are
+trains, paid by nothing else a search does (it was about a third of the quickstart). Those
+wrappers only matter while ``torch.compile`` traces the optimizer, which a trial never does. The
+classes here are
 ``torch.optim``'s own (``isinstance`` holds, same state-dict layout, same update code: each
 method calls the one it overrides, unwrapped, and ``step`` runs under ``no_grad`` as the wrapper
 would), so every checkpoint and every float is what the stock class gives
