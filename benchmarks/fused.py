@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import tempfile
 import time
@@ -69,7 +70,7 @@ def measure(setting: str, trials: int, args: argparse.Namespace) -> dict[str, An
                 seconds[fuse].append(time.perf_counter() - began)
                 cpu[fuse].append(time.process_time() - cpu_began)
             last = {t.id: (r.epochs[-1].val_acc if r.epochs else float("nan")) for t, r in result.trials}
-            if any(a != b and a == a for a, b in zip(finals.setdefault(fuse, last).values(), last.values(), strict=True)):
+            if any(a != b and not math.isnan(a) for a, b in zip(finals.setdefault(fuse, last).values(), last.values(), strict=True)):
                 raise SystemExit(f"setting {setting}, fuse {fuse}: a repeat gave other accuracies (not deterministic)")
     for fuse in (1, trials):
         row[f"seconds_fuse{'' if fuse == 1 else '_all'}"] = statistics.median(seconds[fuse])
